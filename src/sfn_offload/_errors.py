@@ -1,0 +1,154 @@
+"""Every error sfn-offload raises, in one tree.
+
+::
+
+    SfnOffloadError                       root: catch this to catch everything below
+    ├── ConfigurationError                missing/invalid table, bucket, TTL, threshold...
+    ├── StopExecutionError                StopExecution could not be sent (no execution ARN, API error)
+    └── StateDataClientError              anything about storing or loading state data
+        ├── NoItemFound                   the item/object a pointer names is missing (or TTL-expired)
+        ├── PayloadEncodingError          a value JSON/Step Functions cannot carry (NaN, set, datetime,
+        │                                 lone surrogate) or stored bytes that do not decode
+        ├── PayloadTooLargeError          a payload exceeds what the configured backends or caps allow
+        ├── PointerError                  a malformed pointer or one of an unknown version/backend
+        │   └── PointerNotAllowedError    a pointer naming a table/bucket outside the allow-list
+        ├── IntegrityError                stored bytes do not match the pointer's size or SHA-256
+        └── StoreError                    a DynamoDB/S3 request failed after retries (chained to the
+                                          botocore error)
+
+``StateDataClientError`` and ``NoItemFound`` keep the names (and the parent/child relation) of
+``py2sfn_task_tools.exceptions`` so ``except NoItemFound`` written for the predecessor keeps working.
+
+Foreign exceptions (``botocore.exceptions.ClientError`` and friends) are translated in exactly one
+place, :func:`translate_aws_errors`, always chained with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+__all__ = [
+    "ConfigurationError",
+    "IntegrityError",
+    "NoItemFound",
+    "PayloadEncodingError",
+    "PayloadTooLargeError",
+    "PointerError",
+    "PointerNotAllowedError",
+    "SfnOffloadError",
+    "StateDataClientError",
+    "StopExecutionError",
+    "StoreError",
+    "translate_aws_errors",
+]
+
+
+class SfnOffloadError(Exception):
+    """Root of every error raised by sfn-offload."""
+
+
+class ConfigurationError(SfnOffloadError):
+    """The configuration is missing something or holds an invalid value."""
+
+
+class StopExecutionError(SfnOffloadError):
+    """A StopExecution request could not be made (no execution ARN, or the API refused)."""
+
+
+class StateDataClientError(SfnOffloadError):
+    """Base for errors about storing or loading state data (py2sfn-task-tools name)."""
+
+
+class NoItemFound(StateDataClientError):  # noqa: N818 - name kept from py2sfn-task-tools
+    """The item or object a pointer refers to does not exist (never written, or expired)."""
+
+
+class PayloadEncodingError(StateDataClientError):
+    """A value cannot travel as Step Functions JSON, or stored bytes cannot be decoded."""
+
+
+class PayloadTooLargeError(StateDataClientError):
+    """A payload is larger than the configured backends or limits allow."""
+
+
+class PointerError(StateDataClientError):
+    """A pointer is malformed, of an unsupported version, or names an unknown backend."""
+
+
+class PointerNotAllowedError(PointerError):
+    """A pointer names a table or bucket that is not on the allow-list."""
+
+
+class IntegrityError(StateDataClientError):
+    """Stored bytes do not match the size or digest recorded in the pointer."""
+
+
+class StoreError(StateDataClientError):
+    """A DynamoDB or S3 request failed (after the retries the client allows).
+
+    Attributes:
+        code: the AWS error code (``ThrottlingException``, ``AccessDenied``...) or the botocore
+            exception's class name for transport errors.
+    """
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "ResourceNotFoundException"})
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore exception (``""`` when it carries none)."""
+    if isinstance(exc, ClientError):
+        error: dict[str, Any] = exc.response.get("Error", {})
+        return str(error.get("Code", ""))
+    return ""
+
+
+@contextlib.contextmanager
+def translate_aws_errors(operation: str, where: str) -> Iterator[None]:
+    """Turn botocore exceptions raised inside the block into library errors.
+
+    ``operation`` is the AWS operation (``"DynamoDB.BatchWriteItem"``) and ``where`` names the
+    resource (``"table 'state' partition_key 'exec:k' index 3"``), so every message says what
+    failed and where.
+
+    A missing S3 object becomes :class:`NoItemFound`; a missing table or bucket becomes
+    :class:`ConfigurationError` (it is a setup problem, not a data problem); everything else
+    becomes :class:`StoreError` with the AWS error code.
+
+    >>> from botocore.exceptions import ClientError
+    >>> try:
+    ...     with translate_aws_errors("S3.GetObject", "bucket 'b' key 'k'"):
+    ...         raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "gone"}}, "GetObject")
+    ... except NoItemFound as exc:
+    ...     print(exc)
+    S3.GetObject: no object at bucket 'b' key 'k' (NoSuchKey)
+    """
+    try:
+        yield
+    except ClientError as exc:
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in ("NoSuchBucket", "ResourceNotFoundException") and (
+            "bucket" in message.lower() or "table" in message.lower() or code == "NoSuchBucket"
+        ):
+            raise ConfigurationError(
+                f"{operation}: {where}: the table or bucket does not exist ({code}: {message})"
+            ) from exc
+        if code in _NOT_FOUND_CODES:
+            raise NoItemFound(f"{operation}: no object at {where} ({code})") from exc
+        raise StoreError(
+            f"{operation} failed for {where}: {code}: {message}".rstrip(": "), code=code
+        ) from exc
+    except BotoCoreError as exc:
+        raise StoreError(
+            f"{operation} failed for {where}: {type(exc).__name__}: {exc}",
+            code=type(exc).__name__,
+        ) from exc

@@ -1,0 +1,187 @@
+"""The pointer wire format (v1). This module alone knows its JSON shape.
+
+A pointer is what travels through Step Functions in place of a payload::
+
+    {"__sfn_offload__": 1, "backend": "dynamodb", "table": "state", "key": "run-42.1a2b3c4d:report",
+     "index": 0, "size": 183211, "sha256": "9f86d0...", "encoding": "json+gzip"}
+
+    {"__sfn_offload__": 1, "backend": "s3", "bucket": "state-bucket",
+     "key": "sfn-offload/run-42.1a2b3c4d/report/0", "index": 0, "size": 5242880,
+     "sha256": "...", "encoding": "json"}
+
+- ``__sfn_offload__`` is both the marker that makes a dict a pointer and the format version.
+- ``table``/``key``/``index`` address a DynamoDB item (``partition_key``/``sort_key``);
+  ``bucket``/``key`` an S3 object (``index`` is informational there).
+- ``size`` is the stored byte size and ``sha256`` the digest of those bytes; every load checks both.
+- ``count`` (instead of ``size``/``sha256``) marks a *list* pointer: the list was stored element by
+  element at indices ``0..count-1`` (py2sfn ``put_items`` layout) and each element item carries its
+  own digest.
+
+Parsing is strict: unknown versions, unknown or missing fields and mistyped values are refused
+with a :class:`~sfn_offload.PointerError` that says which field and why.
+
+>>> p = Pointer(backend="s3", container="b", key="k/0", size=2, sha256="a" * 64)
+>>> Pointer.from_dict(p.to_dict()) == p
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from ._codec import ENCODING_JSON, KNOWN_ENCODINGS
+from ._errors import PointerError
+
+__all__ = ["MARKER", "MAX_INDEX", "VERSION", "Backend", "Pointer", "is_pointer"]
+
+MARKER: Final = "__sfn_offload__"
+VERSION: Final = 1
+#: Largest element index accepted (DynamoDB numbers go further; Map states do not).
+MAX_INDEX: Final = 2**31 - 1
+Backend = Literal["dynamodb", "s3"]
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_VALUE_FIELDS: Final = frozenset({MARKER, "backend", "key", "index", "size", "sha256", "encoding"})
+_LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding"})
+_CONTAINER_FIELD: Final = {"dynamodb": "table", "s3": "bucket"}
+
+
+def is_pointer(obj: object) -> bool:
+    """True when ``obj`` is shaped like an sfn-offload pointer (has the marker key).
+
+    Cheap on purpose: hydration calls it on every dict of an event. Whether the pointer is *valid*
+    is :meth:`Pointer.from_dict`'s job.
+    """
+    return isinstance(obj, dict) and MARKER in obj
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    """A parsed, validated pointer.
+
+    Attributes:
+        backend: ``"dynamodb"`` or ``"s3"``.
+        container: the table (dynamodb) or bucket (s3).
+        key: the partition key (dynamodb) or object key (s3).
+        index: the sort key (dynamodb); informational for s3.
+        size: stored byte size (``None`` for list pointers).
+        sha256: hex digest of the stored bytes (``None`` for list pointers).
+        encoding: ``"json"`` or ``"json+gzip"``.
+        count: element count of a list pointer, else ``None``.
+    """
+
+    backend: Backend
+    container: str
+    key: str
+    index: int = 0
+    size: int | None = None
+    sha256: str | None = None
+    encoding: str = ENCODING_JSON
+    count: int | None = None
+
+    @property
+    def is_list(self) -> bool:
+        """True for a list pointer (elements stored one per index)."""
+        return self.count is not None
+
+    def describe(self) -> str:
+        """Where the pointer points, for error messages and logs (never the payload)."""
+        if self.backend == "s3":
+            return f"s3 bucket {self.container!r} key {self.key!r}"
+        where = f"dynamodb table {self.container!r} partition_key {self.key!r}"
+        return where if self.is_list else f"{where} index {self.index}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (JSON-ready dict)."""
+        out: dict[str, Any] = {MARKER: VERSION, "backend": self.backend}
+        out[_CONTAINER_FIELD[self.backend]] = self.container
+        out["key"] = self.key
+        if self.is_list:
+            out["count"] = self.count
+        else:
+            out["index"] = self.index
+            out["size"] = self.size
+            out["sha256"] = self.sha256
+        out["encoding"] = self.encoding
+        return out
+
+    def wire_size(self) -> int:
+        """UTF-8 JSON size of the wire form (what it costs in the state)."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return len(text.encode("utf-8"))
+
+    @classmethod
+    def from_dict(cls, obj: object, *, where: str = "pointer") -> Pointer:
+        """Parse and validate a wire-form pointer. Raises :class:`PointerError` with the reason."""
+        if not isinstance(obj, dict):
+            raise PointerError(f"{where}: a pointer must be a JSON object, got {type(obj).__name__}")
+        version = obj.get(MARKER)
+        if type(version) is not int:
+            raise PointerError(
+                f"{where}: {MARKER!r} must be the integer format version, got {_short(version)}"
+            )
+        if version != VERSION:
+            newer = " (newer than this library: upgrade sfn-offload)" if version > VERSION else ""
+            raise PointerError(
+                f"{where}: unsupported pointer version {_short(version)}{newer}; "
+                f"supported: {VERSION}"
+            )
+        backend = obj.get("backend")
+        if backend not in _CONTAINER_FIELD:
+            raise PointerError(
+                f"{where}: unknown backend {_short(backend)} (pointer v{VERSION} knows "
+                f"{sorted(_CONTAINER_FIELD)})"
+            )
+        container_field = _CONTAINER_FIELD[backend]
+        is_list = "count" in obj
+        allowed = (_LIST_FIELDS if is_list else _VALUE_FIELDS) | {container_field}
+        extra = sorted(set(obj) - allowed)
+        if extra:
+            raise PointerError(f"{where}: unexpected field(s) {extra} in a v{VERSION} pointer")
+        missing = sorted(allowed - set(obj) - {"encoding"})
+        if missing:
+            raise PointerError(f"{where}: missing field(s) {missing} in a v{VERSION} pointer")
+        container = _nonempty_str(obj[container_field], container_field, where)
+        key = _nonempty_str(obj["key"], "key", where)
+        encoding = obj.get("encoding", ENCODING_JSON)
+        if encoding not in KNOWN_ENCODINGS:
+            raise PointerError(
+                f"{where}: unknown encoding {_short(encoding)} (known: {sorted(KNOWN_ENCODINGS)})"
+            )
+        if is_list:
+            count = _int_in_range(obj["count"], "count", where, 0, MAX_INDEX + 1)
+            if backend != "dynamodb":
+                raise PointerError(f"{where}: list pointers are only defined for dynamodb")
+            return cls(backend, container, key, encoding=encoding, count=count)
+        index = _int_in_range(obj["index"], "index", where, 0, MAX_INDEX)
+        size = _int_in_range(obj["size"], "size", where, 0, 2**53)
+        sha = obj["sha256"]
+        if not isinstance(sha, str) or not _SHA256.match(sha):
+            raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
+        return cls(backend, container, key, index, size, sha, encoding)
+
+
+def _nonempty_str(value: object, field: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise PointerError(f"{where}: {field!r} must be a non-empty string, got {_short(value)}")
+    return value
+
+
+def _int_in_range(value: object, field: str, where: str, low: int, high: int) -> int:
+    if type(value) is not int:
+        raise PointerError(
+            f"{where}: {field!r} must be an integer, got {type(value).__name__} {_short(value)}"
+        )
+    if not low <= value <= high:
+        shown = value if abs(value) < 10**20 else "(a huge number)"
+        raise PointerError(f"{where}: {field!r} {shown} is out of range [{low}, {high}]")
+    return value
+
+
+def _short(value: object) -> str:
+    """A bounded repr for messages: pointers come from untrusted input."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "(huge)"
+    return text if len(text) <= 80 else text[:77] + "..."
