@@ -62,9 +62,7 @@ def parse_map_iteration(event: object, *, need: str = "local") -> MapIteration:
     partition key). Missing or mistyped fields raise :class:`~sfn_offload.PointerError`.
     """
     if not isinstance(event, Mapping):
-        raise PointerError(
-            f"Map-iteration event must be a JSON object, got {type(event).__name__}"
-        )
+        raise PointerError(f"Map-iteration event must be a JSON object, got {type(event).__name__}")
     required = ["items_result_key"] if need == "local" else list(MAP_EVENT_KEYS[:2])
     missing = [k for k in [*required, "context_index"] if k not in event]
     if missing:
@@ -136,10 +134,7 @@ class StateDataClient:
         s3_client: S3Client | None = None,
         repository: PayloadRepository | None = None,
     ) -> None:
-        if repository is not None:
-            base = repository.config
-        else:
-            base = config or OffloadConfig.from_env()
+        base = repository.config if repository is not None else config or OffloadConfig.from_env()
         changes: dict[str, Any] = {}
         if default_table_name is not None and default_table_name != base.table:
             changes["table"] = default_table_name
@@ -149,18 +144,24 @@ class StateDataClient:
             changes["bucket"] = s3_bucket
         cfg = base.replace(**changes) if changes else base
         if repository is None or changes:
-            clients = repository.clients if repository is not None else AwsClients(
-                boto3_session=boto3_session,
-                boto_config=boto_config,
-                dynamodb_client=dynamodb_client,
-                s3_client=s3_client,
-                endpoint_urls=cfg.endpoint_urls,
-                max_pool_connections=cfg.max_workers,
+            clients = (
+                repository.clients
+                if repository is not None
+                else AwsClients(
+                    boto3_session=boto3_session,
+                    boto_config=boto_config,
+                    dynamodb_client=dynamodb_client,
+                    s3_client=s3_client,
+                    endpoint_urls=cfg.endpoint_urls,
+                    max_pool_connections=cfg.max_workers,
+                )
             )
-            kept = {}
-            if repository is not None:
-                kept = {"dynamodb": repository.dynamodb, "s3": repository.s3}
-            repository = PayloadRepository(cfg, clients=clients, **kept)
+            repository = PayloadRepository(
+                cfg,
+                clients=clients,
+                dynamodb=repository.dynamodb if repository is not None else None,
+                s3=repository.s3 if repository is not None else None,
+            )
         self._repo = repository
         self.namespace = namespace
         self.default_table_name = cfg.table or ""

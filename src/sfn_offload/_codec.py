@@ -83,7 +83,7 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
     >>> dumps({"x": float("nan")})
     Traceback (most recent call last):
     ...
-    sfn_offload._errors.PayloadEncodingError: value at $.x is NaN, which JSON and Step Functions cannot carry
+    sfn_offload._errors.PayloadEncodingError: value at $.x is NaN, which JSON and ...
     """
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

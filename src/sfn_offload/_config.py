@@ -54,7 +54,9 @@ LEGACY_ENDPOINT_ENV: Final[Mapping[str, tuple[str, str]]] = {
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
-_TABLE_ARN = re.compile(r"^arn:aws[a-z\-]*:dynamodb:[a-z0-9\-]+:\d{12}:table/[A-Za-z0-9_.\-]{3,255}$")
+_TABLE_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:dynamodb:[a-z0-9\-]+:\d{12}:table/[A-Za-z0-9_.\-]{3,255}$"
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,9 +100,12 @@ class OffloadConfig:
     endpoint_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.table is not None and not (_TABLE.match(self.table) or _TABLE_ARN.match(self.table)):
+        if self.table is not None and not (
+            _TABLE.match(self.table) or _TABLE_ARN.match(self.table)
+        ):
             raise ConfigurationError(
-                f"table {self.table!r} is not a valid DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+                f"table {self.table!r} is not a valid DynamoDB table name "
+                "(3-255 characters of A-Z a-z 0-9 _ . -)"
             )
         if self.bucket is not None and not _BUCKET.match(self.bucket):
             raise ConfigurationError(f"bucket {self.bucket!r} is not a valid S3 bucket name")

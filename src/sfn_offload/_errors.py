@@ -2,32 +2,32 @@
 
 ::
 
-    SfnOffloadError                       root: catch this to catch everything below
-    ├── ConfigurationError                missing/invalid table, bucket, TTL, threshold...
-    ├── StopExecutionError                StopExecution could not be sent (no execution ARN, API error)
-    └── StateDataClientError              anything about storing or loading state data
-        ├── NoItemFound                   the item/object a pointer names is missing (or TTL-expired)
-        ├── PayloadEncodingError          a value JSON/Step Functions cannot carry (NaN, set, datetime,
-        │                                 lone surrogate) or stored bytes that do not decode
-        ├── PayloadTooLargeError          a payload exceeds what the configured backends or caps allow
-        ├── PointerError                  a malformed pointer or one of an unknown version/backend
-        │   └── PointerNotAllowedError    a pointer naming a table/bucket outside the allow-list
-        ├── IntegrityError                stored bytes do not match the pointer's size or SHA-256
-        └── StoreError                    a DynamoDB/S3 request failed after retries (chained to the
-                                          botocore error)
+    SfnOffloadError                     root: catch this to catch everything below
+    ├── ConfigurationError              missing/invalid table, bucket, TTL, threshold...
+    ├── StopExecutionError              StopExecution could not be sent (no ARN, API error)
+    └── StateDataClientError            anything about storing or loading state data
+        ├── NoItemFound                 the item/object a pointer names is missing or expired
+        ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
+        │                               datetime, lone surrogate) or bytes that do not decode
+        ├── PayloadTooLargeError        a payload exceeds what the backends or caps allow
+        ├── PointerError                a malformed pointer, unknown version or backend
+        │   └── PointerNotAllowedError  a pointer naming a table/bucket off the allow-list
+        ├── IntegrityError              stored bytes do not match the pointer's size/SHA-256
+        └── StoreError                  a DynamoDB/S3 request failed after retries (chained
+                                        to the botocore error)
 
-``StateDataClientError`` and ``NoItemFound`` keep the names (and the parent/child relation) of
-``py2sfn_task_tools.exceptions`` so ``except NoItemFound`` written for the predecessor keeps working.
+``StateDataClientError`` and ``NoItemFound`` keep the names (and the parent/child relation)
+of ``py2sfn_task_tools.exceptions``, so ``except NoItemFound`` written for the predecessor
+keeps working.
 
-Foreign exceptions (``botocore.exceptions.ClientError`` and friends) are translated in exactly one
-place, :func:`translate_aws_errors`, always chained with ``raise ... from exc``.
+Foreign exceptions (``botocore.exceptions.ClientError`` and friends) are translated in exactly
+one place, :func:`translate_aws_errors`, always chained with ``raise ... from exc``.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -63,7 +63,7 @@ class StateDataClientError(SfnOffloadError):
     """Base for errors about storing or loading state data (py2sfn-task-tools name)."""
 
 
-class NoItemFound(StateDataClientError):  # noqa: N818 - name kept from py2sfn-task-tools
+class NoItemFound(StateDataClientError):
     """The item or object a pointer refers to does not exist (never written, or expired)."""
 
 
@@ -106,8 +106,7 @@ _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "ResourceNotFoundE
 def error_code(exc: BaseException) -> str:
     """The AWS error code of a botocore exception (``""`` when it carries none)."""
     if isinstance(exc, ClientError):
-        error: dict[str, Any] = exc.response.get("Error", {})
-        return str(error.get("Code", ""))
+        return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
 
 

@@ -117,7 +117,9 @@ class Pointer:
     def from_dict(cls, obj: object, *, where: str = "pointer") -> Pointer:
         """Parse and validate a wire-form pointer. Raises :class:`PointerError` with the reason."""
         if not isinstance(obj, dict):
-            raise PointerError(f"{where}: a pointer must be a JSON object, got {type(obj).__name__}")
+            raise PointerError(
+                f"{where}: a pointer must be a JSON object, got {type(obj).__name__}"
+            )
         version = obj.get(MARKER)
         if type(version) is not int:
             raise PointerError(

@@ -151,17 +151,25 @@ class PayloadRepository:
     ) -> tuple[Record, tuple[Address, Record] | None]:
         """The item for one payload in item layout, plus the S3 write it needs, if any."""
         if encoded.size <= self.config.item_budget_bytes:
-            return Record(encoded.body, encoded.encoding, encoded.sha256, encoded.size,
-                          expires_at=expires_at), None
+            return Record(
+                encoded.body, encoded.encoding, encoded.sha256, encoded.size, expires_at=expires_at
+            ), None
         bucket = self.config.bucket
         if not bucket:
             where = f"dynamodb table {table!r} partition_key {partition_key!r} index {index}"
             raise self._too_large(encoded, where)
         s3_address = Address(bucket, f"{LEGACY_S3_PREFIX}/{table}/{partition_key}/{index}", index)
-        s3_record = Record(encoded.body, encoded.encoding, encoded.sha256, encoded.size,
-                           expires_at=expires_at)
-        item = Record(None, encoded.encoding, encoded.sha256, encoded.size,
-                      redirect=s3_address, expires_at=expires_at)
+        s3_record = Record(
+            encoded.body, encoded.encoding, encoded.sha256, encoded.size, expires_at=expires_at
+        )
+        item = Record(
+            None,
+            encoded.encoding,
+            encoded.sha256,
+            encoded.size,
+            redirect=s3_address,
+            expires_at=expires_at,
+        )
         return item, (s3_address, s3_record)
 
     # ----------------------------------------------------------------------------------
@@ -232,8 +240,9 @@ class PayloadRepository:
         table = table or self.config.table
         expires_at = self.expires_at()
         if table and encoded.size <= self.config.item_budget_bytes:
-            record = Record(encoded.body, encoded.encoding, encoded.sha256, encoded.size,
-                            expires_at=expires_at)
+            record = Record(
+                encoded.body, encoded.encoding, encoded.sha256, encoded.size, expires_at=expires_at
+            )
             old = self.dynamodb.put(Address(table, partition_key, index), record)
             self._delete_replaced_overflow({index: old} if old else {}, {index: record})
             return self._pointer("dynamodb", table, partition_key, index, encoded)
@@ -249,8 +258,9 @@ class PayloadRepository:
         key = f"{self.config.s3_prefix}{partition_key}/{index}"
         self.s3.put(
             Address(bucket, key, index),
-            Record(encoded.body, encoded.encoding, encoded.sha256, encoded.size,
-                   expires_at=expires_at),
+            Record(
+                encoded.body, encoded.encoding, encoded.sha256, encoded.size, expires_at=expires_at
+            ),
         )
         return self._pointer("s3", bucket, key, index, encoded)
 
@@ -258,17 +268,17 @@ class PayloadRepository:
     def _pointer(backend: str, container: str, key: str, index: int, enc: Encoded) -> Pointer:
         return Pointer(backend, container, key, index, enc.size, enc.sha256, enc.encoding)  # type: ignore[arg-type]
 
-    def _delete_replaced_overflow(
-        self, old: dict[int, Record], new: dict[int, Record]
-    ) -> None:
+    def _delete_replaced_overflow(self, old: dict[int, Record], new: dict[int, Record]) -> None:
         """Delete S3 overflow objects that replaced/removed items no longer reference."""
         orphans = []
         for index, record in old.items():
             if record.redirect is None:
                 continue
             replacement = new.get(index)
-            if replacement is not None and replacement.redirect is not None and (
-                replacement.redirect.key == record.redirect.key
+            if (
+                replacement is not None
+                and replacement.redirect is not None
+                and (replacement.redirect.key == record.redirect.key)
             ):
                 continue  # overwritten in place
             bucket = record.redirect.container or self.config.bucket
@@ -295,7 +305,11 @@ class PayloadRepository:
         if pointer.backend == "dynamodb":
             allowed, kind, env = self.config.allowed_tables, "table", "SFN_OFFLOAD_ALLOWED_TABLES"
         else:
-            allowed, kind, env = self.config.allowed_buckets, "bucket", "SFN_OFFLOAD_ALLOWED_BUCKETS"
+            allowed, kind, env = (
+                self.config.allowed_buckets,
+                "bucket",
+                "SFN_OFFLOAD_ALLOWED_BUCKETS",
+            )
         if pointer.container not in allowed:
             raise PointerNotAllowedError(
                 f"{where}: pointer names {kind} {pointer.container!r}, which is not allowed "
@@ -345,9 +359,9 @@ class PayloadRepository:
         s3_addresses: list[Address] = []
         for pointer, where in zip(pointers, wheres, strict=True):
             if pointer.backend == "s3":
-                address = Address(pointer.container, pointer.key, pointer.index)
-                sources.append((None, address))
-                s3_addresses.append(address)
+                direct = Address(pointer.container, pointer.key, pointer.index)
+                sources.append((None, direct))
+                s3_addresses.append(direct)
                 continue
             item = items.get(Address(pointer.container, pointer.key, pointer.index))
             if item is None:
@@ -356,9 +370,9 @@ class PayloadRepository:
                 )
             self._check_fresh(item, where)
             if item.redirect is not None:
-                address = self._overflow_address(item.redirect, where, trusted=trusted)
-                sources.append((item, address))
-                s3_addresses.append(address)
+                overflow = self._overflow_address(item.redirect, where, trusted=trusted)
+                sources.append((item, overflow))
+                s3_addresses.append(overflow)
             else:
                 sources.append((item, None))
         objects = self.s3.get_many(s3_addresses) if s3_addresses else {}
@@ -367,12 +381,13 @@ class PayloadRepository:
         total = 0
         for pointer, where, (item, address) in zip(pointers, wheres, sources, strict=True):
             if address is not None:
-                record = objects.get(address)
-                if record is None:
+                found = objects.get(address)
+                if found is None:
                     raise NoItemFound(
                         f"{where}: no S3 object at bucket {address.container!r} key "
                         f"{address.key!r} (never written, or expired by the bucket's lifecycle)"
                     )
+                record = found
             else:
                 assert item is not None
                 record = item
@@ -424,8 +439,10 @@ class PayloadRepository:
         recorded = item if item is not None else record
         verify(body, size=recorded.size, sha256=recorded.sha256, where=where)
         encoding = recorded.encoding if pointer.sha256 is None else pointer.encoding
-        if pointer.sha256 is not None and recorded.sha256 is not None and (
-            recorded.encoding != pointer.encoding
+        if (
+            pointer.sha256 is not None
+            and recorded.sha256 is not None
+            and (recorded.encoding != pointer.encoding)
         ):
             raise IntegrityError(
                 f"{where}: stored encoding {recorded.encoding!r} differs from the pointer's "

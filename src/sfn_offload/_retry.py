@@ -45,9 +45,11 @@ class RetryPolicy:
         """Yield the sleep before each retry, sleeping it; stops when attempts or time run out."""
         for attempt in range(self.max_attempts - 1):
             delay = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
-            if self.remaining_time is not None:
-                if self.remaining_time() - delay < self.safety_margin:
-                    return
+            if (
+                self.remaining_time is not None
+                and self.remaining_time() - delay < self.safety_margin
+            ):
+                return
             self.sleep(delay)
             yield delay
 

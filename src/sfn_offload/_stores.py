@@ -256,9 +256,7 @@ class DynamoDBStore:
     # -- batches ------------------------------------------------------------------------
 
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
-        requests = [
-            (a.container, {"PutRequest": {"Item": self.to_item(a, r)}}) for a, r in entries
-        ]
+        requests = [(a.container, {"PutRequest": {"Item": self.to_item(a, r)}}) for a, r in entries]
         self._write(requests)
 
     def delete_many(self, addresses: Sequence[Address]) -> None:
@@ -277,8 +275,10 @@ class DynamoDBStore:
         while True:
             with translate_aws_errors("DynamoDB.BatchWriteItem", where):
                 self._count("BatchWriteItem")
-                response = self._client().batch_write_item(RequestItems=pending)  # type: ignore[arg-type]
-            leftover = {t: list(r) for t, r in (response.get("UnprocessedItems") or {}).items() if r}
+                response = self._client().batch_write_item(RequestItems=pending)
+            leftover = {
+                t: list(r) for t, r in (response.get("UnprocessedItems") or {}).items() if r
+            }
             if not leftover:
                 return
             pending = leftover
@@ -343,7 +343,10 @@ class DynamoDBStore:
         kwargs: dict[str, Any] = {
             "TableName": table,
             "KeyConditionExpression": "partition_key = :pk AND sort_key >= :start",
-            "ExpressionAttributeValues": {":pk": {"S": partition_key}, ":start": {"N": str(start_index)}},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition_key},
+                ":start": {"N": str(start_index)},
+            },
             "ConsistentRead": True,
         }
         if keys_only:
@@ -358,7 +361,9 @@ class DynamoDBStore:
                 response = self._client().query(**kwargs)
             for item in response.get("Items", []):
                 index = int(item["sort_key"]["N"])
-                item_where = f"dynamodb {Address(table, partition_key, index).describe(self.backend)}"
+                item_where = (
+                    f"dynamodb {Address(table, partition_key, index).describe(self.backend)}"
+                )
                 out.append((index, self.from_item(dict(item), item_where, summary=keys_only)))
             last = response.get("LastEvaluatedKey")
             if not last:
@@ -395,7 +400,7 @@ class S3Store:
         with self._count_lock:
             self.requests[operation] = self.requests.get(operation, 0) + 1
 
-    def _owner_args(self) -> dict[str, str]:
+    def _owner_args(self) -> dict[str, Any]:
         return {"ExpectedBucketOwner": self._owner} if self._owner else {}
 
     def put(self, address: Address, record: Record) -> None:
