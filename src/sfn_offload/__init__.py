@@ -2,6 +2,9 @@
 
 Public API (everything importable from ``sfn_offload``; the ``_``-prefixed modules are private):
 
+- :func:`state_offload`: the handler decorator (hydrate before, offload after, stop on raise),
+  :class:`StopExecution`, :class:`TaskContext`, :func:`fan_out`.
+- :func:`hydrate` / :func:`offload`: the plain functions the decorator composes.
 - :class:`StateDataClient`: the explicit py2sfn-task-tools API (drop-in).
 - :class:`OffloadConfig`: validated, immutable configuration (argument > environment > default).
 - :class:`Pointer`, :func:`is_pointer`: the versioned pointer format.
@@ -15,6 +18,8 @@ from ._aws import AwsClients
 from ._client import StateDataClient, parse_map_iteration
 from ._codec import Encoded
 from ._config import OffloadConfig
+from ._context import StopResult, TaskContext
+from ._decorator import STATE_LIMIT_BYTES, inline_budget, state_offload
 from ._errors import (
     ConfigurationError,
     IntegrityError,
@@ -28,23 +33,31 @@ from ._errors import (
     StopExecutionError,
     StoreError,
 )
+from ._hydrate import hydrate
+from ._identity import ExecutionIdentity, resolve_identity
+from ._offload import FanOut, OffloadStats, fan_out, offload
 from ._pointer import Pointer, is_pointer
 from ._repository import PayloadRepository, ReadStats
 from ._retry import RetryPolicy
+from ._stop import StopExecution
 from ._stores import Address, DynamoDBStore, MemoryStore, PayloadStore, Record, S3Store
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "STATE_LIMIT_BYTES",
     "Address",
     "AwsClients",
     "ConfigurationError",
     "DynamoDBStore",
     "Encoded",
+    "ExecutionIdentity",
+    "FanOut",
     "IntegrityError",
     "MemoryStore",
     "NoItemFound",
     "OffloadConfig",
+    "OffloadStats",
     "PayloadEncodingError",
     "PayloadRepository",
     "PayloadStore",
@@ -59,9 +72,18 @@ __all__ = [
     "SfnOffloadError",
     "StateDataClient",
     "StateDataClientError",
+    "StopExecution",
     "StopExecutionError",
+    "StopResult",
     "StoreError",
+    "TaskContext",
     "__version__",
+    "fan_out",
+    "hydrate",
+    "inline_budget",
     "is_pointer",
+    "offload",
     "parse_map_iteration",
+    "resolve_identity",
+    "state_offload",
 ]

@@ -15,7 +15,8 @@ A pointer is what travels through Step Functions in place of a payload::
 - ``size`` is the stored byte size and ``sha256`` the digest of those bytes; every load checks both.
 - ``count`` (instead of ``size``/``sha256``) marks a *list* pointer: the list was stored element by
   element at indices ``0..count-1`` (py2sfn ``put_items`` layout) and each element item carries its
-  own digest.
+  own digest. It may carry ``items``, a placeholder array of ``count`` ones for a Map state's
+  ``ItemsPath`` (like py2sfn's ``put_items`` result); the placeholder is not part of the address.
 
 Parsing is strict: unknown versions, unknown or missing fields and mistyped values are refused
 with a :class:`~sfn_offload.PointerError` that says which field and why.
@@ -43,10 +44,11 @@ VERSION: Final = 1
 MAX_INDEX: Final = 2**31 - 1
 Backend = Literal["dynamodb", "s3"]
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _VALUE_FIELDS: Final = frozenset({MARKER, "backend", "key", "index", "size", "sha256", "encoding"})
-_LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding"})
+_LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding", "items"})
 _CONTAINER_FIELD: Final = {"dynamodb": "table", "s3": "bucket"}
+_BACKENDS: Final = tuple(_CONTAINER_FIELD)
 
 
 def is_pointer(obj: object) -> bool:
@@ -94,8 +96,8 @@ class Pointer:
         where = f"dynamodb table {self.container!r} partition_key {self.key!r}"
         return where if self.is_list else f"{where} index {self.index}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form (JSON-ready dict)."""
+    def to_dict(self, *, with_items: bool = False) -> dict[str, Any]:
+        """The wire form (JSON-ready dict); ``with_items`` adds a list pointer's placeholder."""
         out: dict[str, Any] = {MARKER: VERSION, "backend": self.backend}
         out[_CONTAINER_FIELD[self.backend]] = self.container
         out["key"] = self.key
@@ -106,6 +108,8 @@ class Pointer:
             out["size"] = self.size
             out["sha256"] = self.sha256
         out["encoding"] = self.encoding
+        if with_items and self.count is not None:
+            out["items"] = [1] * self.count
         return out
 
     def wire_size(self) -> int:
@@ -132,7 +136,7 @@ class Pointer:
                 f"supported: {VERSION}"
             )
         backend = obj.get("backend")
-        if backend not in _CONTAINER_FIELD:
+        if backend not in _BACKENDS:  # a tuple: untrusted values may be unhashable (lists)
             raise PointerError(
                 f"{where}: unknown backend {_short(backend)} (pointer v{VERSION} knows "
                 f"{sorted(_CONTAINER_FIELD)})"
@@ -140,28 +144,33 @@ class Pointer:
         container_field = _CONTAINER_FIELD[backend]
         is_list = "count" in obj
         allowed = (_LIST_FIELDS if is_list else _VALUE_FIELDS) | {container_field}
-        extra = sorted(set(obj) - allowed)
+        extra = sorted(set(obj) - allowed, key=str)
         if extra:
             raise PointerError(f"{where}: unexpected field(s) {extra} in a v{VERSION} pointer")
-        missing = sorted(allowed - set(obj) - {"encoding"})
+        missing = sorted(allowed - set(obj) - {"encoding", "items"})
         if missing:
             raise PointerError(f"{where}: missing field(s) {missing} in a v{VERSION} pointer")
         container = _nonempty_str(obj[container_field], container_field, where)
         key = _nonempty_str(obj["key"], "key", where)
         encoding = obj.get("encoding", ENCODING_JSON)
-        if encoding not in KNOWN_ENCODINGS:
+        if not isinstance(encoding, str) or encoding not in KNOWN_ENCODINGS:
             raise PointerError(
                 f"{where}: unknown encoding {_short(encoding)} (known: {sorted(KNOWN_ENCODINGS)})"
             )
         if is_list:
             count = _int_in_range(obj["count"], "count", where, 0, MAX_INDEX + 1)
+            items = obj.get("items")
+            if items is not None and (not isinstance(items, list) or len(items) != count):
+                raise PointerError(
+                    f"{where}: 'items' must be a placeholder list of {count} elements"
+                )
             if backend != "dynamodb":
                 raise PointerError(f"{where}: list pointers are only defined for dynamodb")
             return cls(backend, container, key, encoding=encoding, count=count)
         index = _int_in_range(obj["index"], "index", where, 0, MAX_INDEX)
         size = _int_in_range(obj["size"], "size", where, 0, 2**53)
         sha = obj["sha256"]
-        if not isinstance(sha, str) or not _SHA256.match(sha):
+        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
             raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
         return cls(backend, container, key, index, size, sha, encoding)
 

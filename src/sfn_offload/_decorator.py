@@ -1,0 +1,404 @@
+"""``@state_offload``: hydrate before the handler, offload after it, StopExecution on raise.
+
+A thin wrapper over the plain functions :func:`~sfn_offload.hydrate` and
+:func:`~sfn_offload.offload`. It is written by hand rather than with Powertools'
+``lambda_handler_decorator`` because that factory supports neither ``async def`` handlers nor
+partials and callable objects, and returns an untyped ``Callable``; this one keeps the handler's
+signature (``ParamSpec``) and metadata.
+
+Order with Powertools (outermost first)::
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @state_offload                 # hydrates before, offloads after everything below
+    @idempotent(...)               # sees the hydrated event, caches the un-offloaded result
+    @event_parser(model=Order)     # parses the hydrated event
+    def handler(event, context): ...
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast, overload
+
+from ._aws import AwsClients
+from ._client import StateDataClient
+from ._codec import dumps
+from ._config import OffloadConfig
+from ._context import TaskContext
+from ._errors import ConfigurationError
+from ._hydrate import hydrate, may_contain_references
+from ._identity import ExecutionIdentity, resolve_identity
+from ._offload import OffloadStats, offload, parse_path, reset_fan_out_flag
+from ._repository import PayloadRepository, ReadStats
+from ._stop import StopExecution, send_stop, stop_failure
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
+
+__all__ = ["STATE_LIMIT_BYTES", "inline_budget", "state_offload"]
+
+logger = logging.getLogger("sfn_offload")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Step Functions' state input/output limit: 262,144 bytes of UTF-8 JSON.
+STATE_LIMIT_BYTES: Final = 262_144
+#: Room for the ``lambda:invoke`` result wrapper (``Payload``, ``SdkHttpMetadata`` with its
+#: headers, ``SdkResponseMetadata``, ``StatusCode``, ``ExecutedVersion``): about 1 KB in practice.
+ENVELOPE_BYTES: Final = 2_048
+#: Headroom for how Step Functions re-serializes JSON (not documented byte for byte).
+MARGIN_BYTES: Final = 8_192
+#: Never plan for less inline room than this (a few pointers).
+MIN_BUDGET_BYTES: Final = 1_024
+
+
+def inline_budget(
+    event_bytes: int,
+    *,
+    max_inline_bytes: int | None = None,
+    ignore_input: bool = False,
+    margin_bytes: int = MARGIN_BYTES,
+) -> int:
+    """How many bytes the handler's result may keep inline.
+
+    By default ``262,144 - event size - lambda:invoke envelope - margin``: the result is usually
+    merged into the input by ``ResultPath``, and the merged state must fit. ``ignore_input``
+    drops the event term (``ResultPath`` replaces the input, or ``OutputPath`` selects only the
+    result); ``max_inline_bytes`` fixes the budget outright.
+
+    >>> inline_budget(100_000)
+    151864
+    >>> inline_budget(100_000, ignore_input=True)
+    251864
+    >>> inline_budget(100_000, max_inline_bytes=50_000)
+    50000
+    """
+    if max_inline_bytes is not None:
+        return max_inline_bytes
+    used = 0 if ignore_input else event_bytes
+    return max(MIN_BUDGET_BYTES, STATE_LIMIT_BYTES - used - ENVELOPE_BYTES - margin_bytes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Options:
+    max_inline_bytes: int | None
+    ignore_input: bool
+    margin_bytes: int
+    keep_inline: tuple[tuple[str | int, ...], ...]
+    fan_out: tuple[tuple[str | int, ...], ...]
+    max_hydrate_bytes: int | None
+    execution_arn_key: str
+    hydrate: bool
+    offload: bool
+
+
+class _Runtime:
+    """What one decorated handler keeps across warm invocations: config, clients, repository.
+
+    Built on the first invocation (not at decoration, which happens at import of the user's
+    module), then reused.
+    """
+
+    def __init__(
+        self,
+        options: _Options,
+        *,
+        config: OffloadConfig | None,
+        overrides: dict[str, Any],
+        repository: PayloadRepository | None,
+        clients: AwsClients | None,
+        metrics: Any,
+    ) -> None:
+        self.options = options
+        self._config = config
+        self._overrides = overrides
+        self._repository = repository
+        self._clients = clients
+        self.metrics = metrics
+
+    @property
+    def repository(self) -> PayloadRepository:
+        if self._repository is None:
+            base = self._config or OffloadConfig.from_env()
+            cfg = base.replace(**self._overrides) if self._overrides else base
+            clients = self._clients or AwsClients(
+                endpoint_urls=cfg.endpoint_urls, max_pool_connections=cfg.max_workers
+            )
+            self._repository = PayloadRepository(cfg, clients=clients)
+        return self._repository
+
+    # -- one invocation -----------------------------------------------------------------
+
+    def before(self, event: Any, context: Any) -> tuple[Any, TaskContext, _Invocation]:
+        reset_fan_out_flag()
+        opts = self.options
+        raw = dumps(event, where="incoming event") if _needs_measure(opts) else b""
+        identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
+        invocation = _Invocation(identity, len(raw))
+        hydrated = event
+        if opts.hydrate and (not raw or may_contain_references(raw)):
+            stats = ReadStats()
+            hydrated = hydrate(
+                event,
+                self.repository,
+                py2sfn_namespace=identity.execution_name,
+                max_bytes=opts.max_hydrate_bytes,
+                stats=stats,
+            )
+            if stats.pointers:
+                logger.debug(
+                    "hydrated %d reference(s): %d DynamoDB item(s), %d S3 object(s), "
+                    "%d stored bytes, %d JSON bytes",
+                    stats.pointers,
+                    stats.dynamodb_items,
+                    stats.s3_objects,
+                    stats.stored_bytes,
+                    stats.json_bytes,
+                )
+                self._metric("HydratedPointers", "Count", stats.pointers)
+                self._metric("HydratedBytes", "Bytes", stats.json_bytes)
+        task_context = TaskContext(
+            context,
+            execution_arn=identity.execution_arn,
+            client_factory=lambda: StateDataClient(
+                namespace=identity.execution_name or identity.namespace,
+                repository=self.repository,
+            ),
+            stopper=lambda error, cause: self.stop(identity, error, cause),
+        )
+        return hydrated, task_context, invocation
+
+    def after(self, invocation: _Invocation, result: Any) -> Any:
+        opts = self.options
+        if not opts.offload:
+            return result
+        budget = inline_budget(
+            invocation.event_bytes,
+            max_inline_bytes=opts.max_inline_bytes,
+            ignore_input=opts.ignore_input,
+            margin_bytes=opts.margin_bytes,
+        )
+        stats = OffloadStats()
+        # The repository holds no client until a write needs one: small results do no I/O.
+        out = offload(
+            result,
+            self.repository,
+            namespace=invocation.identity.namespace,
+            budget=budget,
+            keep_inline=opts.keep_inline,
+            fan_out_paths=opts.fan_out,
+            stats=stats,
+        )
+        if stats.offloaded or stats.fanned_out_lists:
+            logger.debug(
+                "offloaded %d part(s) (%d JSON bytes, %d stored) and %d fan-out list(s) "
+                "(%d elements); result %d -> %d inline bytes, budget %d: %s",
+                stats.offloaded,
+                stats.offloaded_bytes,
+                stats.stored_bytes,
+                stats.fanned_out_lists,
+                stats.fanned_out_elements,
+                stats.result_bytes,
+                stats.inline_bytes,
+                stats.budget,
+                stats.pointers,
+            )
+            self._metric("OffloadedParts", "Count", stats.offloaded)
+            self._metric("OffloadedBytes", "Bytes", stats.offloaded_bytes)
+            self._metric("FannedOutElements", "Count", stats.fanned_out_elements)
+        return out
+
+    def stop(
+        self, identity: ExecutionIdentity, error: str | None, cause: str | None
+    ) -> dict[str, Any]:
+        if identity.execution_arn is None:
+            raise stop_failure(
+                error,
+                cause,
+                "StopExecution needs the execution ARN, but the input carries none (pass "
+                f"$$.Execution.Id as {self.options.execution_arn_key!r})",
+            )
+        if identity.express:
+            raise stop_failure(
+                error,
+                cause,
+                f"Express execution {identity.execution_arn} cannot be stopped by the API",
+            )
+        summary = send_stop(
+            self.repository.clients.stepfunctions, identity.execution_arn, error, cause
+        )
+        self._metric("StoppedExecutions", "Count", 1)
+        return summary
+
+    def on_stop(self, invocation: _Invocation, exc: StopExecution) -> dict[str, Any]:
+        return self.stop(invocation.identity, exc.error, exc.cause)
+
+    def _metric(self, name: str, unit: str, value: float) -> None:
+        if self.metrics is None or not value:
+            return
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self.metrics.add_metric(name=name, unit=getattr(MetricUnit, unit), value=value)
+
+
+def _needs_measure(opts: _Options) -> bool:
+    # The event is serialized to size the budget and to pre-check for references in C.
+    return opts.hydrate or (
+        opts.offload and opts.max_inline_bytes is None and not opts.ignore_input
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Invocation:
+    identity: ExecutionIdentity
+    event_bytes: int
+
+
+def _wrap(handler: Callable[P, R], runtime: _Runtime) -> Callable[P, R]:
+    is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - callable objects with async __call__
+    )
+
+    if is_async:
+        async_handler = cast(Callable[..., Awaitable[Any]], handler)
+
+        async def async_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            hydrated, task_context, invocation = runtime.before(event, context)
+            try:
+                result = await async_handler(hydrated, task_context, *args, **kwargs)
+            except StopExecution as exc:
+                return runtime.on_stop(invocation, exc)
+            return runtime.after(invocation, result)
+
+        wrapper: Callable[..., Any] = async_wrapper
+    else:
+
+        def sync_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            hydrated, task_context, invocation = runtime.before(event, context)
+            try:
+                result = handler(hydrated, task_context, *args, **kwargs)  # type: ignore[arg-type]
+            except StopExecution as exc:
+                return runtime.on_stop(invocation, exc)
+            return runtime.after(invocation, result)
+
+        wrapper = sync_wrapper
+    functools.update_wrapper(wrapper, handler)
+    return cast(Callable[P, R], wrapper)
+
+
+@overload
+def state_offload(handler: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def state_offload(
+    *,
+    config: OffloadConfig | None = None,
+    table: str | None = None,
+    bucket: str | None = None,
+    max_inline_bytes: int | None = None,
+    ignore_input: bool = False,
+    margin_bytes: int = MARGIN_BYTES,
+    keep_inline: Sequence[str] = (),
+    fan_out: Sequence[str] = (),
+    max_hydrate_bytes: int | None = None,
+    execution_arn_key: str = "sfn_execution_arn",
+    hydrate: bool = True,
+    offload: bool = True,
+    metrics: Any = None,
+    repository: PayloadRepository | None = None,
+    boto3_session: boto3.session.Session | None = None,
+    boto_config: Config | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def state_offload(
+    handler: Callable[P, R] | None = None,
+    /,
+    *,
+    config: OffloadConfig | None = None,
+    table: str | None = None,
+    bucket: str | None = None,
+    max_inline_bytes: int | None = None,
+    ignore_input: bool = False,
+    margin_bytes: int = MARGIN_BYTES,
+    keep_inline: Sequence[str] = (),
+    fan_out: Sequence[str] = (),
+    max_hydrate_bytes: int | None = None,
+    execution_arn_key: str = "sfn_execution_arn",
+    hydrate: bool = True,
+    offload: bool = True,
+    metrics: Any = None,
+    repository: PayloadRepository | None = None,
+    boto3_session: boto3.session.Session | None = None,
+    boto_config: Config | None = None,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make a Lambda handler Step Functions-payload-proof.
+
+    Use bare (``@state_offload``) or with options (``@state_offload(keep_inline=["status"])``).
+
+    Args:
+        config: an :class:`OffloadConfig` (default: from the environment, at first invocation).
+        table, bucket: shortcuts overriding the config's table/bucket.
+        max_inline_bytes: fixed inline budget for the result (default: computed per invocation,
+            see :func:`inline_budget`).
+        ignore_input: size the budget without the incoming event (ResultPath replaces it).
+        margin_bytes: headroom kept below the limit (default 8,192).
+        keep_inline: paths (``"status"``, ``"summary.count"``) never offloaded, for Choice states.
+        fan_out: paths of lists to store element by element for a Map state (or return the list
+            through :func:`fan_out`).
+        max_hydrate_bytes: cap on the JSON bytes loaded into one event.
+        execution_arn_key: top-level event key holding ``$$.Execution.Id``.
+        hydrate, offload: switch either half off.
+        metrics: a Powertools ``Metrics`` to receive counts and bytes.
+        repository, boto3_session, boto_config: injection for tests and custom clients.
+    """
+    for name, value in (
+        ("max_inline_bytes", max_inline_bytes),
+        ("max_hydrate_bytes", max_hydrate_bytes),
+    ):
+        if value is not None and (type(value) is not int or value < 1):
+            raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
+    if type(margin_bytes) is not int or not 0 <= margin_bytes < STATE_LIMIT_BYTES:
+        raise ConfigurationError(
+            f"margin_bytes must be in [0, {STATE_LIMIT_BYTES}), got {margin_bytes!r}"
+        )
+    options = _Options(
+        max_inline_bytes=max_inline_bytes,
+        ignore_input=ignore_input,
+        margin_bytes=margin_bytes,
+        keep_inline=tuple(parse_path(p) for p in keep_inline),
+        fan_out=tuple(parse_path(p) for p in fan_out),
+        max_hydrate_bytes=max_hydrate_bytes,
+        execution_arn_key=execution_arn_key,
+        hydrate=hydrate,
+        offload=offload,
+    )
+    overrides = {k: v for k, v in (("table", table), ("bucket", bucket)) if v is not None}
+    clients = None
+    if boto3_session is not None or boto_config is not None:
+        clients = AwsClients(boto3_session=boto3_session, boto_config=boto_config)
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        if not callable(fn):
+            raise ConfigurationError(f"@state_offload needs a callable handler, got {fn!r}")
+        runtime = _Runtime(
+            options,
+            config=config,
+            overrides=overrides,
+            repository=repository,
+            clients=clients,
+            metrics=metrics,
+        )
+        return _wrap(fn, runtime)
+
+    if handler is not None:
+        return decorate(handler)
+    return decorate

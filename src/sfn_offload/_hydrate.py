@@ -1,0 +1,187 @@
+"""Before the handler: replace every reference in an event by its data, in one batch.
+
+References recognised anywhere in the event (any depth, dicts and lists):
+
+- a **value pointer** (``{"__sfn_offload__": 1, ...}``) → the value it points to;
+- a **list pointer** (a pointer with ``count``) → the whole list;
+- an **element reference** ``{"sfn_offload_list": <list pointer>, "sfn_offload_index": i}``
+  (what the documented Map ``ItemSelector`` builds) → element ``i`` of the list;
+- a **py2sfn Map-iteration event** (top level: ``items_result_*`` + ``context_index``) → its
+  element is put in ``event["context_value"]`` (where py2sfn's placeholder ``1`` was); the
+  ``items_result_*`` keys stay, so ``get_item_for_map_iteration(event)`` keeps working.
+
+All DynamoDB items of one event are fetched with BatchGetItem (ceil(N/100) requests) and S3
+objects concurrently; digests are verified; references are checked against the allow-lists
+before any request. Loaded data is never scanned again (a payload that contains pointer-shaped
+data stays as it is: no recursion bombs). The caller's event is not modified: containers on the
+way to a reference are copied.
+
+py2sfn's explicit ``{"table_name", "partition_key", "key"}`` results are *not* references (they
+have no marker): handlers that call ``get_item(...)`` on them keep working unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ._client import parse_map_iteration
+from ._errors import PointerError
+from ._pointer import MARKER, Pointer
+from ._repository import PayloadRepository, ReadStats
+
+__all__ = ["ELEMENT_INDEX_KEY", "ELEMENT_LIST_KEY", "hydrate", "may_contain_references"]
+
+ELEMENT_LIST_KEY: Final = "sfn_offload_list"
+ELEMENT_INDEX_KEY: Final = "sfn_offload_index"
+MAP_VALUE_KEY: Final = "context_value"
+_MARKERS: Final = (
+    f'"{MARKER}"'.encode(),
+    f'"{ELEMENT_LIST_KEY}"'.encode(),
+    b'"items_result_',
+)
+
+Path = tuple[str | int, ...]
+
+
+def may_contain_references(raw_event: bytes) -> bool:
+    """Cheap pre-check on the serialized event: can it hold any reference at all?
+
+    A byte search in C, so events without references (most of them) skip the Python walk.
+    """
+    return any(marker in raw_event for marker in _MARKERS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """Where loaded data goes: ``path`` in the event; ``first``/``count`` index the loads."""
+
+    path: Path
+    first: int
+    count: int
+    as_list: bool
+
+
+def _describe(path: Path) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _element_pointer(lst: Pointer, index: object, where: str) -> Pointer:
+    if type(index) is not int or not 0 <= index < (lst.count or 0):
+        raise PointerError(
+            f"{where}: {ELEMENT_INDEX_KEY} must be an integer in [0, {lst.count}), got {index!r}"
+        )
+    return Pointer("dynamodb", lst.container, lst.key, index, encoding=lst.encoding)
+
+
+def _map_event_pointer(
+    event: Mapping[str, Any], repo: PayloadRepository, namespace: str | None
+) -> Pointer | None:
+    if "context_index" not in event or not any(k.startswith("items_result_") for k in event):
+        return None
+    it = parse_map_iteration(
+        event, need="global" if "items_result_partition_key" in event else "local"
+    )
+    table = it.table or repo.config.table or ""
+    partition_key = it.partition_key or f"{namespace}:{it.key}"
+    return Pointer("dynamodb", table, partition_key, it.index)
+
+
+def hydrate(
+    event: Any,
+    repo: PayloadRepository,
+    *,
+    py2sfn_namespace: str | None = None,
+    max_bytes: int | None = None,
+    stats: ReadStats | None = None,
+) -> Any:
+    """Return ``event`` with every reference replaced by its data (see the module docstring).
+
+    ``py2sfn_namespace`` is the execution name that local py2sfn Map events (without
+    ``items_result_partition_key``) are keyed under.
+    """
+    loads: list[Pointer] = []
+    wheres: list[str] = []
+    slots: list[_Slot] = []
+
+    def add(path: Path, pointers: list[Pointer], as_list: bool) -> None:
+        where = f"event at {_describe(path)}"
+        slots.append(_Slot(path, len(loads), len(pointers), as_list))
+        loads.extend(pointers)
+        wheres.extend(
+            [f"{where} ({p.describe()})" for p in pointers]
+            if not as_list
+            else [f"{where} element {p.index}" for p in pointers]
+        )
+
+    if isinstance(event, Mapping):
+        mapped = _map_event_pointer(event, repo, py2sfn_namespace)
+        if mapped is not None:
+            add((MAP_VALUE_KEY,), [mapped], as_list=False)
+
+    stack: list[tuple[Path, Any]] = [((), event)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            if MARKER in node:
+                pointer = Pointer.from_dict(node, where=f"event at {_describe(path)}")
+                if pointer.is_list:
+                    count = pointer.count or 0
+                    add(path, [_element_pointer(pointer, i, "") for i in range(count)], True)
+                else:
+                    add(path, [pointer], as_list=False)
+                continue
+            if ELEMENT_LIST_KEY in node:
+                where = f"event at {_describe(path)}"
+                extra = sorted(set(node) - {ELEMENT_LIST_KEY, ELEMENT_INDEX_KEY})
+                if extra or ELEMENT_INDEX_KEY not in node:
+                    raise PointerError(
+                        f"{where}: an element reference holds exactly {ELEMENT_LIST_KEY!r} and "
+                        f"{ELEMENT_INDEX_KEY!r}; got keys {sorted(node)}"
+                    )
+                lst = Pointer.from_dict(node[ELEMENT_LIST_KEY], where=f"{where}.{ELEMENT_LIST_KEY}")
+                if not lst.is_list:
+                    raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
+                add(path, [_element_pointer(lst, node[ELEMENT_INDEX_KEY], where)], False)
+                continue
+            stack.extend(((*path, k), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(node))
+
+    if not slots:
+        return event
+    values = repo.read_many(loads, trusted=False, max_bytes=max_bytes, stats=stats, wheres=wheres)
+    result = _shallow_copy(event)
+    copied = {id(result)}
+    for slot in slots:
+        part = values[slot.first : slot.first + slot.count]
+        result = _assign(result, slot.path, part if slot.as_list else part[0], copied)
+    return result
+
+
+def _shallow_copy(node: Any) -> Any:
+    if isinstance(node, dict):
+        return dict(node)
+    if isinstance(node, list):
+        return list(node)
+    return node
+
+
+def _assign(root: Any, path: Path, value: Any, copied: set[int]) -> Any:
+    """Set ``value`` at ``path``, copying each container on the way once (copy-on-write)."""
+    if not path:
+        return value
+    container = root
+    for key in path[:-1]:
+        child = container[key]
+        if id(child) not in copied:
+            child = _shallow_copy(child)
+            copied.add(id(child))
+            container[key] = child
+        container = child
+    container[path[-1]] = value
+    return root

@@ -1,0 +1,102 @@
+"""Which execution a task runs in, and the key namespace its payloads use.
+
+The Lambda context carries no Step Functions execution ARN, so the state machine passes it in
+the payload (see the docs' ASL snippets). Looked up, in order:
+
+1. ``event[execution_arn_key]`` (default key ``"sfn_execution_arn"``, filled from
+   ``$$.Execution.Id`` / ``$states.context.Execution.Id``);
+2. ``event["meta"]["sfn_execution_arn"]``;
+3. py2sfn's ``event["meta"]["sfn_execution_name"]`` + ``["sfn_state_machine_name"]``, with
+   the partition, region and account taken from the Lambda context's ``invoked_function_arn``.
+
+Without any identity, payloads are still offloaded, under the namespace
+``"lambda-<function name>"`` (keys stay unique: they include the payload digest), and
+StopExecution fails with a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["ANONYMOUS_NAMESPACE", "ExecutionIdentity", "resolve_identity"]
+
+ANONYMOUS_NAMESPACE: Final = "sfn-offload-anonymous"
+_EXECUTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):states:(?P<region>[a-z0-9\-]+):(?P<account>\d{12}):"
+    r"(?P<kind>execution|express):(?P<machine>[^:]+):(?P<name>[^:]+)(?::(?P<suffix>[^:]+))?$"
+)
+_FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):lambda:(?P<region>[a-z0-9\-]+):(?P<account>\d{12}):function:"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionIdentity:
+    """The execution a task belongs to.
+
+    Attributes:
+        execution_arn: the execution ARN, or ``None`` when the input carries no identity.
+        execution_name: the execution's name (py2sfn's ``StateDataClient`` namespace).
+        namespace: prefix of the keys the decorator writes: ``"<name>.<8 hex of the ARN>"``
+            (unique across state machines that reuse execution names).
+        express: True for an Express execution (StopExecution cannot stop it).
+        source: where the identity came from (for logs).
+
+    >>> ident = resolve_identity({"sfn_execution_arn":
+    ...     "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42"}, None)
+    >>> ident.execution_name, ident.namespace, ident.express
+    ('run-42', 'run-42.1ec2bb1a', False)
+    """
+
+    execution_arn: str | None
+    execution_name: str | None
+    namespace: str
+    express: bool = False
+    source: str = "none"
+
+
+def _namespace(name: str, arn: str) -> str:
+    return f"{name}.{hashlib.sha256(arn.encode('utf-8')).hexdigest()[:8]}"
+
+
+def resolve_identity(
+    event: object, context: Any, *, execution_arn_key: str = "sfn_execution_arn"
+) -> ExecutionIdentity:
+    """Find the execution ARN in ``event`` (see the module docstring for the order)."""
+    candidates: list[tuple[object, str]] = []
+    meta: Mapping[str, Any] = {}
+    if isinstance(event, Mapping):
+        candidates.append((event.get(execution_arn_key), f"event.{execution_arn_key}"))
+        raw_meta = event.get("meta")
+        if isinstance(raw_meta, Mapping):
+            meta = raw_meta
+            candidates.append((meta.get("sfn_execution_arn"), "event.meta.sfn_execution_arn"))
+    for value, source in candidates:
+        if isinstance(value, str) and (match := _EXECUTION_ARN.match(value)):
+            return ExecutionIdentity(
+                value,
+                match["name"],
+                _namespace(match["name"], value),
+                express=match["kind"] == "express",
+                source=source,
+            )
+    name, machine = meta.get("sfn_execution_name"), meta.get("sfn_state_machine_name")
+    function_arn = getattr(context, "invoked_function_arn", None)
+    if isinstance(name, str) and name and isinstance(machine, str) and machine:
+        fn = _FUNCTION_ARN.match(function_arn) if isinstance(function_arn, str) else None
+        if fn is not None:
+            arn = (
+                f"arn:{fn['partition']}:states:{fn['region']}:{fn['account']}:execution:"
+                f"{machine}:{name}"
+            )
+            return ExecutionIdentity(arn, name, _namespace(name, arn), source="event.meta (py2sfn)")
+        # The name alone still gives py2sfn-compatible keys; stopping needs the full ARN.
+        return ExecutionIdentity(None, name, _namespace(name, f"{machine}:{name}"), source="meta")
+    function_name = getattr(context, "function_name", None)
+    if isinstance(function_name, str) and function_name:
+        return ExecutionIdentity(None, None, f"lambda-{function_name}")
+    return ExecutionIdentity(None, None, ANONYMOUS_NAMESPACE)

@@ -1,0 +1,348 @@
+"""After the handler: keep the result under the state budget by offloading its largest parts.
+
+1. Lists marked for fan-out (returned through :func:`fan_out`, or named by path) are stored
+   element by element (py2sfn ``put_items`` layout) and replaced by a list pointer carrying an
+   ``items`` placeholder for the Map state's ``ItemsPath``.
+2. The result is measured as Step Functions sees it (compact UTF-8 JSON bytes). Under budget: it
+   is returned as it is, with no I/O.
+3. Over budget: subtrees are offloaded largest first, each replaced by a pointer, until the
+   inline remainder fits. ``keep_inline`` paths (and their ancestors) stay inline so ``Choice``
+   states can read them. The whole result becomes one pointer only when nothing smaller fits.
+
+Each offloaded subtree is serialized once: the bytes measured are the bytes stored. Keys are
+``<namespace>:<path hint>:<digest prefix>``: deterministic (a retried task with the same output
+overwrites itself) and unique per payload (two states never overwrite each other's data).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+from ._codec import Encoded, dumps, encode_json_bytes
+from ._errors import ConfigurationError, PayloadTooLargeError
+from ._pointer import Pointer
+from ._repository import PayloadRepository
+from ._stores import Address, Record
+
+__all__ = ["FanOut", "OffloadStats", "fan_out", "offload", "parse_path"]
+
+#: Subtrees smaller than this are never worth a pointer (a pointer costs ~250 bytes).
+MIN_OFFLOAD_BYTES: Final = 1024
+_HINT = re.compile(r"[^A-Za-z0-9._\-]+")
+
+Path = tuple[str | int, ...]
+T = TypeVar("T")
+
+# Set by fan_out() so the offload step only walks the result for FanOut lists when there are any.
+_fan_out_used: contextvars.ContextVar[bool] = contextvars.ContextVar("_fan_out_used", default=False)
+
+
+class FanOut(list[Any]):
+    """A list to be stored element by element for a Map state (see :func:`fan_out`)."""
+
+
+def fan_out(items: Sequence[T]) -> list[T]:
+    """Mark ``items`` to be stored one element per item, so a Map state iterates placeholders.
+
+    In the result of a decorated handler the list becomes a list pointer with an ``items``
+    placeholder array; each Map iteration then loads only its own element (see the docs'
+    ItemSelector).
+
+    >>> rows = fan_out([{"id": 1}, {"id": 2}])
+    >>> rows
+    [{'id': 1}, {'id': 2}]
+    """
+    _fan_out_used.set(True)
+    return FanOut(items)
+
+
+def reset_fan_out_flag() -> contextvars.Token[bool]:
+    """Clear the fan-out marker flag at the start of an invocation."""
+    return _fan_out_used.set(False)
+
+
+def parse_path(path: str) -> Path:
+    """``"summary.rows[0].id"`` or ``"$.summary.rows[0].id"`` -> ``("summary", "rows", 0, "id")``.
+
+    >>> parse_path("$.report.rows[2].total")
+    ('report', 'rows', 2, 'total')
+    """
+    text = path[2:] if path.startswith("$.") else path.lstrip("$")
+    parts: list[str | int] = []
+    for token in re.finditer(r"([^.\[\]]+)|\[(\d+)\]", text):
+        parts.append(int(token.group(2)) if token.group(2) is not None else token.group(1))
+    if not parts and path not in ("$", ""):
+        raise ConfigurationError(f"cannot parse path {path!r} (use 'a.b[0].c')")
+    return tuple(parts)
+
+
+@dataclass
+class OffloadStats:
+    """What one offload step did (sizes and counts only)."""
+
+    result_bytes: int = 0
+    inline_bytes: int = 0
+    budget: int = 0
+    offloaded: int = 0
+    offloaded_bytes: int = 0
+    stored_bytes: int = 0
+    fanned_out_lists: int = 0
+    fanned_out_elements: int = 0
+    whole_result: bool = False
+    pointers: list[str] = field(default_factory=list)
+
+
+def _hint(path: Path) -> str:
+    text = ".".join(str(p) for p in path) or "result"
+    return _HINT.sub("_", text)[:40]
+
+
+def _get(root: Any, path: Path) -> Any:
+    node = root
+    for key in path:
+        node = node[key]
+    return node
+
+
+def _copy_along(root: Any, path: Path, copied: set[int]) -> Any:
+    """Copy-on-write containers from ``root`` down to ``path``'s parent; returns new root."""
+    if id(root) not in copied:
+        root = dict(root) if isinstance(root, dict) else list(root)
+        copied.add(id(root))
+    node = root
+    for key in path[:-1]:
+        child = node[key]
+        if id(child) not in copied:
+            child = dict(child) if isinstance(child, dict) else list(child)
+            copied.add(id(child))
+            node[key] = child
+        node = child
+    return root
+
+
+def _set(root: Any, path: Path, value: Any, copied: set[int]) -> Any:
+    if not path:
+        return value
+    root = _copy_along(root, path, copied)
+    _get(root, path[:-1])[path[-1]] = value
+    return root
+
+
+def _sizes(node: Any, path: Path, out: list[tuple[int, Path]]) -> int:
+    """UTF-8 JSON byte size of ``node`` (compact), recording containers and long strings."""
+    if isinstance(node, dict):
+        size = 1 + max(len(node) - 1, 0) + 1  # braces and commas
+        for key, value in node.items():
+            size += len(dumps(key)) + 1 + _sizes(value, (*path, key), out)
+    elif isinstance(node, list):
+        if all(not isinstance(v, dict | list) for v in node):
+            size = len(dumps(node))  # flat list: measure it in one C call
+            if size >= MIN_OFFLOAD_BYTES:
+                out.append((size, path))
+            return size
+        size = 1 + max(len(node) - 1, 0) + 1
+        for i, value in enumerate(node):
+            size += _sizes(value, (*path, i), out)
+    else:
+        size = len(dumps(node))
+        if not isinstance(node, str):
+            return size
+    if size >= MIN_OFFLOAD_BYTES:
+        out.append((size, path))
+    return size
+
+
+def _pointer_cost(repo: PayloadRepository, namespace: str, path: Path) -> int:
+    """An upper bound of the wire size of the pointer that will replace ``path``."""
+    cfg = repo.config
+    key = f"{cfg.s3_prefix}{namespace}:{_hint(path)}:{'0' * 20}/0"
+    container = max(cfg.table or "", cfg.bucket or "", key=len)
+    worst = Pointer("dynamodb", container, key, 0, 10**12, "0" * 64, "json+gzip")
+    return worst.wire_size() + 8  # "backend":"s3" vs "dynamodb", table vs bucket
+
+
+def _conflicts(path: Path, keep: Sequence[Path]) -> bool:
+    """True when offloading ``path`` would move a keep-inline path out of the state."""
+    return any(k[: len(path)] == path or path[: len(k)] == k for k in keep)
+
+
+def _write(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
+    """Write several values at once: items with BatchWriteItem, S3 objects concurrently."""
+    cfg = repo.config
+    expires_at = repo.expires_at()
+    items: list[tuple[Address, Record]] = []
+    objects: list[tuple[Address, Record]] = []
+    pointers: list[Pointer] = []
+    for partition_key, enc in entries:
+        record = Record(enc.body, enc.encoding, enc.sha256, enc.size, expires_at=expires_at)
+        if cfg.table and enc.size <= cfg.item_budget_bytes:
+            items.append((Address(cfg.table, partition_key, 0), record))
+            pointers.append(
+                Pointer("dynamodb", cfg.table, partition_key, 0, enc.size, enc.sha256, enc.encoding)
+            )
+        elif cfg.bucket:
+            key = f"{cfg.s3_prefix}{partition_key}/0"
+            objects.append((Address(cfg.bucket, key, 0), record))
+            pointers.append(Pointer("s3", cfg.bucket, key, 0, enc.size, enc.sha256, enc.encoding))
+        elif cfg.table:
+            raise PayloadTooLargeError(
+                f"result part for partition_key {partition_key!r} is {enc.size} bytes, over the "
+                f"{cfg.item_budget_bytes}-byte DynamoDB item budget of table {cfg.table!r}, and "
+                "no S3 bucket is configured for larger payloads: set SFN_OFFLOAD_BUCKET"
+            )
+        else:
+            raise ConfigurationError(
+                "the result must be offloaded but no table or bucket is configured: set "
+                "SFN_OFFLOAD_TABLE and/or SFN_OFFLOAD_BUCKET"
+            )
+    # Payload writes complete before any pointer leaves this function.
+    if objects:
+        repo.s3.put_many(objects)
+    if items:
+        repo.dynamodb.put_many(items)
+    return pointers
+
+
+def _encode(repo: PayloadRepository, raw: bytes) -> Encoded:
+    cfg = repo.config
+    return encode_json_bytes(
+        raw, compression=cfg.compression, compress_min_bytes=cfg.compress_min_bytes
+    )
+
+
+def _store_fan_outs(
+    result: Any,
+    repo: PayloadRepository,
+    namespace: str,
+    paths: Sequence[Path],
+    stats: OffloadStats,
+    copied: set[int],
+) -> Any:
+    found: list[Path] = []
+    for path in paths:
+        try:
+            node = _get(result, path)
+        except (KeyError, IndexError, TypeError):
+            continue  # an optional field the handler did not return this time
+        if isinstance(node, list):
+            found.append(path)
+    if _fan_out_used.get():
+        stack: list[tuple[Path, Any]] = [((), result)]
+        while stack:
+            path, node = stack.pop()
+            if isinstance(node, FanOut):
+                if path not in found:
+                    found.append(path)
+            elif isinstance(node, dict):
+                stack.extend(((*path, k), v) for k, v in node.items())
+            elif isinstance(node, list):
+                stack.extend(((*path, i), v) for i, v in enumerate(node))
+    if not found:
+        return result
+    table = repo.config.table
+    if not table:
+        raise ConfigurationError(
+            "fan-out stores one DynamoDB item per element and needs a table: set SFN_OFFLOAD_TABLE"
+        )
+    for path in found:
+        elements = _get(result, path)
+        raws = [dumps(e, where=f"result at {path!r} element {i}") for i, e in enumerate(elements)]
+        encoded = [_encode(repo, raw) for raw in raws]
+        digest = _list_digest(encoded)
+        partition_key = f"{namespace}:{_hint(path)}:list-{digest}"
+        repo.write_items(table, partition_key, encoded)
+        pointer = Pointer("dynamodb", table, partition_key, count=len(elements))
+        result = _set(result, path, pointer.to_dict(with_items=True), copied)
+        stats.fanned_out_lists += 1
+        stats.fanned_out_elements += len(elements)
+        stats.pointers.append(pointer.describe())
+    return result
+
+
+def _list_digest(encoded: Sequence[Encoded]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for enc in encoded:
+        h.update(enc.sha256.encode("ascii"))
+    return h.hexdigest()[:20]
+
+
+def offload(
+    result: Any,
+    repo: PayloadRepository,
+    *,
+    namespace: str,
+    budget: int,
+    keep_inline: Sequence[Path] = (),
+    fan_out_paths: Sequence[Path] = (),
+    stats: OffloadStats | None = None,
+) -> Any:
+    """Return ``result`` (or a copy with parts replaced by pointers) that fits ``budget`` bytes.
+
+    The caller's object is never modified.
+    """
+    stats = stats if stats is not None else OffloadStats()
+    stats.budget = budget
+    copied: set[int] = set()
+    result = _store_fan_outs(result, repo, namespace, fan_out_paths, stats, copied)
+    raw = dumps(result, where="handler result")
+    stats.result_bytes = stats.inline_bytes = len(raw)
+    if len(raw) <= budget:
+        return result
+
+    candidates: list[tuple[int, Path]] = []
+    total = _sizes(result, (), candidates)
+    candidates.sort(key=lambda c: (-c[0], len(c[1])))
+    chosen: list[Path] = []
+    for size, path in candidates:
+        if total <= budget:
+            break
+        if not path or _conflicts(path, keep_inline):
+            continue
+        if any(path[: len(p)] == p for p in chosen):
+            continue  # inside a subtree already offloaded
+        if any(p[: len(path)] == path for p in chosen):
+            continue  # would swallow an already chosen child: sizes no longer add up
+        chosen.append(path)
+        total -= size - _pointer_cost(repo, namespace, path)
+    if total > budget:
+        if keep_inline:
+            kept = sum(len(dumps(_get(result, p))) for p in keep_inline if _exists(result, p))
+            raise PayloadTooLargeError(
+                f"handler result is {len(raw)} bytes; even with its large parts offloaded the "
+                f"inline remainder stays over the {budget}-byte budget (keep_inline paths hold "
+                f"{kept} bytes)"
+            )
+        chosen = [()]  # nothing smaller fits: the whole result becomes one pointer
+        stats.whole_result = True
+
+    entries = []
+    for path in chosen:
+        part_raw = raw if not path else dumps(_get(result, path))
+        enc = _encode(repo, part_raw)
+        entries.append((f"{namespace}:{_hint(path)}:{enc.sha256[:20]}", enc))
+        stats.offloaded_bytes += len(part_raw)
+        stats.stored_bytes += enc.size
+    pointers = _write(repo, entries)
+    for path, pointer in zip(chosen, pointers, strict=True):
+        result = _set(result, path, pointer.to_dict(), copied)
+        stats.pointers.append(pointer.describe())
+    stats.offloaded = len(pointers)
+    stats.inline_bytes = len(
+        json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
+    return result
+
+
+def _exists(root: Any, path: Path) -> bool:
+    try:
+        _get(root, path)
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
