@@ -1,0 +1,458 @@
+"""Run the real state machine locally: moto's Step Functions engine calling Python handlers.
+
+Needs the ``testing`` extra (``pip install 'sfn-offload[testing]'``: moto 5.2 with DynamoDB, S3,
+Step Functions and Lambda). Nothing leaves the process and no AWS account is used.
+
+>>> from sfn_offload.testing import LocalStepFunctions
+>>> with LocalStepFunctions() as local:
+...     arn = local.register("echo", lambda event, context: {"got": event})
+...     run = local.run({"StartAt": "Echo", "States": {
+...         "Echo": {"Type": "Task", "Resource": "${echo}", "End": True}}}, {"n": 1})
+>>> run.status, run.output
+('SUCCEEDED', {'got': {'n': 1}})
+
+What it does:
+
+- starts moto in-process (``mock_aws`` with ``execute_state_machine`` and the Docker-free Lambda
+  backend), creates a DynamoDB table (py2sfn key schema, TTL on ``expires_at``) and an S3 bucket,
+  and points ``SFN_OFFLOAD_TABLE``/``SFN_OFFLOAD_BUCKET`` at them while it runs;
+- :meth:`LocalStepFunctions.register` turns a Python handler into a Lambda function: both Task
+  kinds (a plain Lambda ARN and ``arn:aws:states:::lambda:invoke``) call it, exceptions become
+  Lambda function errors (``errorType`` = the exception's class name, as the Python runtime
+  reports it), ``async def`` handlers are awaited;
+- :meth:`LocalStepFunctions.run` runs an ASL definition (dict, JSON text or file; ``${name}``
+  placeholders become registered function ARNs) and returns an :class:`Execution` with status,
+  output, error, cause, history and per-state payload sizes;
+- moto's StopExecution drops ``error`` and ``cause``; they are recorded and restored on the
+  :class:`Execution`.
+
+Use it as a context manager, or as the pytest fixture ``local_sfn`` (``pytest_plugins =
+["sfn_offload.testing"]`` in ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import io
+import json
+import os
+import re
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ._codec import dumps
+from ._decorator import STATE_LIMIT_BYTES
+
+__all__ = [
+    "Execution",
+    "FakeLambdaContext",
+    "LocalStepFunctions",
+    "StateSize",
+    "assert_fits",
+    "local_sfn",
+    "payload_size",
+]
+
+ACCOUNT_ID: Final = "123456789012"
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_\-]+)\}")
+
+
+def payload_size(value: Any) -> int:
+    """Bytes ``value`` takes in a state: compact UTF-8 JSON, as Step Functions counts.
+
+    >>> payload_size({"name": "Zoë"})
+    15
+    """
+    return len(dumps(value, where="payload"))
+
+
+def assert_fits(value: Any, *, limit: int = STATE_LIMIT_BYTES) -> int:
+    """Fail (``AssertionError``) unless ``value`` fits a Step Functions state; returns its size.
+
+    >>> assert_fits({"ok": True})
+    11
+    """
+    size = payload_size(value)
+    if size > limit:
+        raise AssertionError(
+            f"payload is {size:,} bytes, over the {limit:,}-byte Step Functions limit "
+            f"by {size - limit:,}: it would fail with States.DataLimitExceeded"
+        )
+    return size
+
+
+class FakeLambdaContext:
+    """A Lambda context for local runs (the attributes of the Python runtime's context)."""
+
+    def __init__(self, function_name: str, region: str, timeout_s: int = 60) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
+        self.memory_limit_in_mb = 128
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds until the (simulated) Lambda timeout."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class StateSize:
+    """Payload bytes one state received and produced, against the limit."""
+
+    name: str
+    input_bytes: int | None
+    output_bytes: int | None
+
+    @property
+    def largest(self) -> int:
+        return max(self.input_bytes or 0, self.output_bytes or 0)
+
+
+@dataclass
+class Execution:
+    """The outcome of :meth:`LocalStepFunctions.run`."""
+
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def state_sizes(self) -> list[StateSize]:
+        """Input/output bytes of each state, in the order they ran (Map iterations included)."""
+        sizes: dict[str, list[int | None]] = {}
+        order: list[str] = []
+        for event in self.history:
+            for key, value in event.items():
+                if not key.endswith("EventDetails") or not isinstance(value, dict):
+                    continue
+                name = value.get("name")
+                if not isinstance(name, str):
+                    continue
+                if name not in sizes:
+                    sizes[name] = [None, None]
+                    order.append(name)
+                if "input" in value:
+                    sizes[name][0] = max(sizes[name][0] or 0, len(value["input"].encode()))
+                if "output" in value:
+                    sizes[name][1] = max(sizes[name][1] or 0, len(value["output"].encode()))
+        return [StateSize(n, sizes[n][0], sizes[n][1]) for n in order]
+
+
+class LocalStepFunctions:
+    """moto with a table, a bucket, Python handlers as Lambda functions, and an ASL runner."""
+
+    def __init__(
+        self,
+        *,
+        table: str = "sfn-offload-local",
+        bucket: str = "sfn-offload-local",
+        region: str = "us-east-1",
+        set_environment: bool = True,
+    ) -> None:
+        self.table = table
+        self.bucket = bucket
+        self.region = region
+        self._set_environment = set_environment
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._arns: dict[str, str] = {}
+        self._stops: dict[str, dict[str, Any]] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self._patches: list[tuple[Any, str, Any]] = []
+        self._role_arn = ""
+        self.invocations: list[str] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStepFunctions:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start moto, create the table, bucket and IAM role, install the hooks."""
+        from moto import mock_aws
+
+        env = {
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        }
+        if self._set_environment:
+            env.update(SFN_OFFLOAD_TABLE=self.table, SFN_OFFLOAD_BUCKET=self.bucket)
+        for name, value in env.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+        self._mock = mock_aws(
+            config={
+                "stepfunctions": {"execute_state_machine": True},
+                "lambda": {"use_docker": False},
+            }
+        )
+        self._mock.start()
+        self._install_hooks()
+        self._create_resources()
+
+    def stop(self) -> None:
+        """Stop moto, remove the hooks and restore the environment."""
+        for owner, name, original in reversed(self._patches):
+            setattr(owner, name, original)
+        self._patches.clear()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this local moto."""
+        import boto3
+
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def _create_resources(self) -> None:
+        ddb = self.client("dynamodb")
+        ddb.create_table(
+            TableName=self.table,
+            KeySchema=[
+                {"AttributeName": "partition_key", "KeyType": "HASH"},
+                {"AttributeName": "sort_key", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "partition_key", "AttributeType": "S"},
+                {"AttributeName": "sort_key", "AttributeType": "N"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.update_time_to_live(
+            TableName=self.table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
+        )
+        s3 = self.client("s3")
+        if self.region == "us-east-1":
+            s3.create_bucket(Bucket=self.bucket)
+        else:
+            s3.create_bucket(
+                Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
+            )
+        role = self.client("iam").create_role(
+            RoleName="sfn-offload-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )
+        self._role_arn = role["Role"]["Arn"]
+
+    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
+        self._patches.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, replacement)
+
+    def _install_hooks(self) -> None:
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.stepfunctions.responses import StepFunctionResponse
+
+        local = self
+        original_invoke = LambdaSimpleBackend.invoke
+        original_stop = StepFunctionResponse.stop_execution
+
+        def invoke(
+            backend: Any,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: Any,
+        ) -> Any:
+            name = (
+                function_name.rsplit(":", 1)[-1]
+                if function_name.startswith("arn:")
+                else function_name
+            )
+            handler = local._handlers.get(name)
+            if handler is None:
+                return original_invoke(
+                    backend, function_name, qualifier, body, headers, response_headers
+                )
+            return local._call(name, handler, body, response_headers)
+
+        def stop_execution(response: Any) -> Any:
+            # moto accepts but drops error/cause; keep them so results can show them.
+            arn = response._get_param("executionArn")
+            with local._lock:
+                local._stops[arn] = {
+                    "error": response._get_param("error"),
+                    "cause": response._get_param("cause"),
+                }
+            return original_stop(response)
+
+        self._patch(LambdaSimpleBackend, "invoke", invoke)
+        self._patch(StepFunctionResponse, "stop_execution", stop_execution)
+
+    # -- Lambda functions -------------------------------------------------------------------
+
+    def register(self, name: str, handler: Callable[..., Any]) -> str:
+        """Make ``handler(event, context)`` the Lambda function ``name``; returns its ARN."""
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+        response = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self._role_arn,
+            Handler="handler.handler",
+            Code={"ZipFile": code.getvalue()},
+        )
+        self._handlers[name] = handler
+        self._arns[name] = response["FunctionArn"]
+        return str(response["FunctionArn"])
+
+    def function_arns(self) -> dict[str, str]:
+        """Registered function names and their ARNs (the ``${name}`` substitutions)."""
+        return dict(self._arns)
+
+    def _call(
+        self, name: str, handler: Callable[..., Any], body: Any, response_headers: Any
+    ) -> bytes:
+        with self._lock:
+            self.invocations.append(name)
+        event = json.loads(body) if body else {}
+        context = FakeLambdaContext(name, self.region)
+        try:
+            result = handler(event, context)
+            if inspect.isawaitable(result):
+                result = asyncio.run(_await(result))
+            # What the Python runtime does with a return value.
+            return json.dumps(result).encode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - every handler error becomes a function error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "stackTrace": traceback.format_exception(exc)[-3:],
+            }
+            return json.dumps(error).encode("utf-8")
+
+    # -- executions -------------------------------------------------------------------------
+
+    def run(
+        self,
+        definition: Mapping[str, Any] | str | Path,
+        input: Any = None,  # noqa: A002 - the Step Functions name
+        *,
+        name: str | None = None,
+        timeout: float = 120.0,
+        substitutions: Mapping[str, str] | None = None,
+    ) -> Execution:
+        """Create a state machine from ``definition``, run it on ``input`` and wait for it."""
+        text = self._definition_text(definition, substitutions)
+        sfn = self.client("stepfunctions")
+        name = name or f"run-{uuid.uuid4().hex[:12]}"
+        machine = sfn.create_state_machine(name=name, definition=text, roleArn=self._role_arn)
+        started = sfn.start_execution(
+            stateMachineArn=machine["stateMachineArn"],
+            name=name,  # moto needs an explicit name
+            input=json.dumps({} if input is None else input),
+        )
+        return self.wait(started["executionArn"], timeout=timeout)
+
+    def wait(self, execution_arn: str, *, timeout: float = 120.0) -> Execution:
+        """Wait for an execution to finish and collect its result and history."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        history: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            history.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        error, cause = described.get("error"), described.get("cause")
+        if described["status"] == "ABORTED" and execution_arn in self._stops:
+            error = error or self._stops[execution_arn]["error"]
+            cause = cause or self._stops[execution_arn]["cause"]
+        if described["status"] == "FAILED" and error is None:
+            error, cause = _failure_from_history(history)
+        raw_output = described.get("output")
+        return Execution(
+            arn=execution_arn,
+            status=described["status"],
+            output=json.loads(raw_output) if raw_output else None,
+            error=error,
+            cause=cause,
+            history=history,
+        )
+
+    def _definition_text(
+        self, definition: Mapping[str, Any] | str | Path, substitutions: Mapping[str, str] | None
+    ) -> str:
+        if isinstance(definition, Path) or (
+            isinstance(definition, str) and not definition.lstrip().startswith("{")
+        ):
+            text = Path(definition).read_text(encoding="utf-8")
+        elif isinstance(definition, str):
+            text = definition
+        else:
+            text = json.dumps(definition)
+        values = {**self._arns, **(substitutions or {})}
+
+        def replace(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key not in values:
+                raise KeyError(
+                    f"definition uses ${{{key}}} but no function or substitution has that name"
+                )
+            return values[key]
+
+        return _PLACEHOLDER.sub(replace, text)
+
+
+def _failure_from_history(history: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    for event in reversed(history):
+        details = event.get("executionFailedEventDetails")
+        if details:
+            return details.get("error"), details.get("cause")
+    return None, None
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+try:  # the fixture exists when pytest does; the kit also works without it
+    import pytest
+
+    @pytest.fixture
+    def local_sfn() -> Iterator[LocalStepFunctions]:
+        """A started :class:`LocalStepFunctions` (moto, table, bucket, hooks) for one test."""
+        with LocalStepFunctions() as local:
+            yield local
+
+except ImportError:  # pragma: no cover
+    pass
