@@ -1,139 +1,135 @@
-"""`make demo`: offload and load multi-MB payloads on a local moto server (no AWS account).
+"""`make demo`: run the order-report state machine end to end on moto (no AWS account).
 
-Starts moto's ThreadedMotoServer on a free loopback port, creates the table and bucket, then:
+Three runs of ``examples/order_report/state_machine.asl.json`` in moto's Step Functions engine,
+with the real Python handlers as its Lambda functions:
 
-1. stores a ~5 MB report with ``StateDataClient.put_item`` (too big for an item: S3 overflow),
-2. fans out 2,000 rows with ``put_items`` and reads one back the way a Map iteration would,
-3. stores a 150 KB value with the repository's value layout (fits an item: DynamoDB),
-4. loads everything back, verified by SHA-256, and prints where each payload went and its size.
+1. with ``@state_offload``: SUCCEEDED; per state, inline bytes against the 262,144 limit; what
+   was offloaded where; the AWS requests the tasks made;
+2. the same handlers without the decorator: FAILED with ``States.DataLimitExceeded``;
+3. with the feature flag off: ``StopExecution`` leaves the execution ABORTED with its error and
+   cause.
 
 Exits non-zero if any expectation fails.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))  # `python examples/demo.py` from the repository root
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from examples.order_report import handlers  # noqa: E402
+from sfn_offload import STATE_LIMIT_BYTES  # noqa: E402
+from sfn_offload.testing import Execution, LocalStepFunctions  # noqa: E402
 
-
-def _setup_aws(endpoint: str) -> None:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="demo",
-        AWS_SECRET_ACCESS_KEY="demo",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL=endpoint,
-        SFN_OFFLOAD_TABLE="sfn-offload-demo",
-        SFN_OFFLOAD_BUCKET="sfn-offload-demo-bucket",
-    )
-    import boto3
-
-    ddb = boto3.client("dynamodb")
-    ddb.create_table(
-        TableName="sfn-offload-demo",
-        KeySchema=[
-            {"AttributeName": "partition_key", "KeyType": "HASH"},
-            {"AttributeName": "sort_key", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "partition_key", "AttributeType": "S"},
-            {"AttributeName": "sort_key", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_time_to_live(
-        TableName="sfn-offload-demo",
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
-    boto3.client("s3").create_bucket(Bucket="sfn-offload-demo-bucket")
+DEFINITION = ROOT / "order_report" / "state_machine.asl.json"
+TASKS = ("check_feature", "load_orders", "price_shard", "aggregate")
+failures: list[str] = []
 
 
-def _report(rows: int) -> dict[str, Any]:
-    return {
-        "title": "Quarterly orders — Zürich, São Paulo, 東京",
-        "rows": [
-            {"order": i, "sku": f"SKU-{i % 977:04d}", "qty": i % 13, "price": round(i * 0.37, 2)}
-            for i in range(rows)
-        ],
-    }
-
-
-def _check(condition: bool, message: str) -> None:
+def expect(condition: bool, message: str) -> None:
+    print(f"  {'ok  ' if condition else 'FAIL'} {message}")
     if not condition:
-        print(f"FAIL: {message}")
-        sys.exit(1)
+        failures.append(message)
+
+
+def step(title: str) -> float:
+    print(f"\n== {title}", flush=True)
+    return time.perf_counter()
+
+
+def run(local: LocalStepFunctions, suffix: str, flag: bool) -> Execution:
+    print(f"  running the state machine ({suffix})...", flush=True)
+    return local.run(
+        DEFINITION, {"tenant": "acme", "report_enabled": flag}, name=f"order-report-{suffix}"
+    )
+
+
+def register(local: LocalStepFunctions, pick: Callable[[str], Any]) -> None:
+    for name in TASKS:
+        local.register(name, pick(name))
+
+
+def show_sizes(execution: Execution) -> None:
+    print(f"  {'state':<14}{'input bytes':>14}{'output bytes':>14}   of {STATE_LIMIT_BYTES:,}")
+    for size in execution.state_sizes():
+        inp = "-" if size.input_bytes is None else f"{size.input_bytes:,}"
+        out = "-" if size.output_bytes is None else f"{size.output_bytes:,}"
+        share = f"{100 * size.largest / STATE_LIMIT_BYTES:5.1f}%"
+        print(f"  {size.name:<14}{inp:>14}{out:>14}   {share}")
 
 
 def main() -> int:
-    import logging
+    started = time.perf_counter()
+    import os
 
-    from moto.server import ThreadedMotoServer
+    os.environ["SFN_OFFLOAD_COMPRESSION"] = "gzip"  # show compressed sizes too
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request access log
+    t = step("1/3  with @state_offload: the pipeline succeeds")
+    with LocalStepFunctions() as local:
+        register(local, lambda name: getattr(handlers, name))
+        good = run(local, "decorated", flag=True)
+        print(f"  finished in {time.perf_counter() - t:.1f} s: {good.status}")
+        show_sizes(good)
+        stored = local.stored()
+        by_backend: dict[str, list[int]] = {}
+        for payload in stored:
+            entry = by_backend.setdefault(payload.backend, [0, 0, 0])
+            entry[0] += 1
+            entry[1] += payload.json_bytes
+            entry[2] += payload.stored_bytes
+        print("  offloaded payloads:")
+        for backend, (count, raw, packed) in sorted(by_backend.items()):
+            print(
+                f"    {backend:<9}{count:>5} payload(s) {raw:>12,} JSON bytes "
+                f"-> {packed:>10,} stored (gzip)"
+            )
+        largest = max(stored, key=lambda p: p.json_bytes)
+        print(f"    largest: {largest.backend} {largest.key} ({largest.json_bytes:,} bytes)")
+        calls = ", ".join(f"{svc}.{op} {n}" for (svc, op), n in sorted(local.aws_calls.items()))
+        print(f"  AWS requests made by the tasks: {calls}")
+        expect(good.status == "SUCCEEDED", "decorated run SUCCEEDED")
+        expect(
+            all(s.largest <= STATE_LIMIT_BYTES for s in good.state_sizes()),
+            "every state's input and output fits 262,144 bytes",
+        )
+        expect(
+            isinstance(good.output, dict) and good.output.get("orders") == 14_000,
+            "the aggregate saw all 14,000 orders through pointers",
+        )
+        expect(sum(p.json_bytes for p in stored) > 2_000_000, "several MB were offloaded")
 
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        _setup_aws(f"http://127.0.0.1:{port}")
-        from sfn_offload import StateDataClient
+    t = step("2/3  the same handlers without the decorator")
+    with LocalStepFunctions() as local:
+        register(local, lambda name: getattr(handlers, f"{name}_plain"))
+        plain = run(local, "plain", flag=True)
+        print(f"  finished in {time.perf_counter() - t:.1f} s: {plain.status} {plain.error}")
+        print(f"  cause: {plain.cause}")
+        expect(
+            plain.status == "FAILED" and plain.error == "States.DataLimitExceeded",
+            "undecorated run FAILED with States.DataLimitExceeded",
+        )
 
-        client = StateDataClient(namespace="demo-execution-0001")
-        repo = client.repository
-        print(f"moto server on 127.0.0.1:{port}; table {client.default_table_name!r}, "
-              f"bucket {client.s3_bucket!r}\n")
+    t = step("3/3  feature flag off: raise StopExecution")
+    with LocalStepFunctions() as local:
+        register(local, lambda name: getattr(handlers, name))
+        stopped = run(local, "stopped", flag=False)
+        print(f"  finished in {time.perf_counter() - t:.1f} s: {stopped.status}")
+        print(f"  error: {stopped.error}; cause: {stopped.cause}")
+        expect(stopped.status == "ABORTED", "execution ABORTED by StopExecution")
+        expect(stopped.error == "ReportDisabled", "error recorded as ReportDisabled")
+        expect(local.invocations == ["check_feature"], "no task ran after the stop")
 
-        started = time.perf_counter()
-        report = _report(70_000)
-        stored = client.put_item("report", report)
-        print(f"put_item('report')        {stored['size']:>10,} bytes of JSON -> "
-              f"S3 overflow (over the {repo.config.item_budget_bytes:,}-byte item budget)")
-        _check(stored["size"] > 4_000_000, "report should be several MB")
-
-        rows = report["rows"][:2000]
-        fanned = client.put_items("rows", rows)
-        print(f"put_items('rows')         {len(fanned['items']):>10,} elements -> one DynamoDB "
-              "item each (Map state iterates the placeholder list)")
-
-        medium = {"blob": "x" * 150_000}
-        pointer = repo.write_value("demo-execution-0001:medium", 0, repo.encode(medium))
-        print(f"write_value('medium')     {pointer.size:>10,} bytes -> {pointer.backend} "
-              f"(pointer is {pointer.wire_size()} bytes in the state)")
-
-        loaded = client.get_item("report")
-        _check(loaded == report, "report did not round-trip")
-        event = {
-            "items_result_table_name": client.default_table_name,
-            "items_result_partition_key": fanned["partition_key"],
-            "items_result_key": "rows",
-            "context_index": 1234,
-        }
-        element = client.get_item_for_map_iteration(event)
-        _check(element == rows[1234], "Map iteration element mismatch")
-        _check(client.get_items("rows") == rows, "fan-out list did not round-trip")
-        _check(repo.read_many([pointer]) == [medium], "medium value did not round-trip")
-        elapsed = time.perf_counter() - started
-
-        ddb_requests = getattr(repo.dynamodb, "requests", {})
-        s3_requests = getattr(repo.s3, "requests", {})
-        print("\nloaded back and verified (SHA-256): report, element 1234 of rows, all rows, "
-              "medium")
-        print(f"AWS requests: DynamoDB {dict(sorted(ddb_requests.items()))}, "
-              f"S3 {dict(sorted(s3_requests.items()))}")
-        print(f"done in {elapsed:.1f} s")
-        print("\nPASS")
-        return 0
-    finally:
-        server.stop()
+    print(
+        f"\n{'PASS' if not failures else 'FAIL'}: demo finished in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -98,11 +98,14 @@ def hydrate(
     py2sfn_namespace: str | None = None,
     max_bytes: int | None = None,
     stats: ReadStats | None = None,
+    fan_out_counts: list[int] | None = None,
 ) -> Any:
     """Return ``event`` with every reference replaced by its data (see the module docstring).
 
     ``py2sfn_namespace`` is the execution name that local py2sfn Map events (without
-    ``items_result_partition_key``) are keyed under.
+    ``items_result_partition_key``) are keyed under. ``fan_out_counts``, when given, receives
+    the element count of every list an element reference points into: the event is then a Map
+    iteration, and its result shares the Map's output with that many siblings.
     """
     loads: list[Pointer] = []
     wheres: list[str] = []
@@ -147,6 +150,8 @@ def hydrate(
                 if not lst.is_list:
                     raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
                 add(path, [_element_pointer(lst, node[ELEMENT_INDEX_KEY], where)], False)
+                if fan_out_counts is not None:
+                    fan_out_counts.append(lst.count or 0)
                 continue
             stack.extend(((*path, k), v) for k, v in node.items())
         elif isinstance(node, list):

@@ -43,6 +43,7 @@ import time
 import traceback
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,12 +57,29 @@ __all__ = [
     "FakeLambdaContext",
     "LocalStepFunctions",
     "StateSize",
+    "StoredPayload",
     "assert_fits",
     "local_sfn",
     "payload_size",
 ]
 
 ACCOUNT_ID: Final = "123456789012"
+_COUNTED_SERVICES: Final = frozenset({"dynamodb", "s3", "stepfunctions"})
+#: Calls the kit makes itself (set-up, waiting, reading history, inspecting): not counted.
+_KIT_OPERATIONS: Final = frozenset(
+    {
+        "CreateTable",
+        "UpdateTimeToLive",
+        "CreateBucket",
+        "CreateStateMachine",
+        "StartExecution",
+        "DescribeExecution",
+        "GetExecutionHistory",
+        "Scan",
+        "ListObjectsV2",
+        "HeadObject",
+    }
+)
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_\-]+)\}")
 
 
@@ -177,6 +195,9 @@ class LocalStepFunctions:
         self._patches: list[tuple[Any, str, Any]] = []
         self._role_arn = ""
         self.invocations: list[str] = []
+        #: (service, operation) -> count of AWS requests made by handlers and the library
+        #: (the kit's own bookkeeping calls and moto's engine-internal Lambda calls excluded).
+        self.aws_calls: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -306,8 +327,24 @@ class LocalStepFunctions:
                 }
             return original_stop(response)
 
+        import botocore.client
+
+        original_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+        def make_api_call(client: Any, operation: str, params: Any) -> Any:
+            service = client.meta.service_model.service_name
+            if (
+                service in _COUNTED_SERVICES
+                and operation not in _KIT_OPERATIONS
+                and not getattr(_kit_thread, "quiet", False)
+            ):
+                with local._lock:
+                    local.aws_calls[(service, operation)] += 1
+            return original_call(client, operation, params)
+
         self._patch(LambdaSimpleBackend, "invoke", invoke)
         self._patch(StepFunctionResponse, "stop_execution", stop_execution)
+        self._patch(botocore.client.BaseClient, "_make_api_call", make_api_call)
 
     # -- Lambda functions -------------------------------------------------------------------
 
@@ -344,7 +381,7 @@ class LocalStepFunctions:
                 result = asyncio.run(_await(result))
             # What the Python runtime does with a return value.
             return json.dumps(result).encode("utf-8")
-        except Exception as exc:  # noqa: BLE001 - every handler error becomes a function error
+        except Exception as exc:
             response_headers["x-amz-function-error"] = "Unhandled"
             error = {
                 "errorMessage": str(exc),
@@ -358,7 +395,7 @@ class LocalStepFunctions:
     def run(
         self,
         definition: Mapping[str, Any] | str | Path,
-        input: Any = None,  # noqa: A002 - the Step Functions name
+        input: Any = None,
         *,
         name: str | None = None,
         timeout: float = 120.0,
@@ -409,6 +446,36 @@ class LocalStepFunctions:
             history=history,
         )
 
+    def stored(self) -> list[StoredPayload]:
+        """Every payload in the table and bucket (items that overflowed to S3 are listed once,
+        as their S3 object). Not counted in :attr:`aws_calls`."""
+        from ._codec import inflate
+
+        _kit_thread.quiet = True
+        try:
+            out: list[StoredPayload] = []
+            ddb = self.client("dynamodb")
+            pages = ddb.get_paginator("scan").paginate(TableName=self.table)
+            for item in (i for page in pages for i in page["Items"]):
+                if "s3_key" in item:
+                    continue
+                encoding = item.get("encoding", {}).get("S", "json")
+                body = item["data"]["S"].encode() if "data" in item else item["blob"]["B"]
+                key = f"{item['partition_key']['S']}#{item['sort_key']['N']}"
+                raw = inflate(body, encoding, where=key)
+                out.append(StoredPayload("dynamodb", key, len(body), len(raw), encoding))
+            s3 = self.client("s3")
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+                for obj in page.get("Contents", []):
+                    got = s3.get_object(Bucket=self.bucket, Key=obj["Key"])
+                    body = got["Body"].read()
+                    encoding = (got.get("Metadata") or {}).get("encoding", "json")
+                    raw = inflate(body, encoding, where=obj["Key"])
+                    out.append(StoredPayload("s3", obj["Key"], len(body), len(raw), encoding))
+            return out
+        finally:
+            _kit_thread.quiet = False
+
     def _definition_text(
         self, definition: Mapping[str, Any] | str | Path, substitutions: Mapping[str, str] | None
     ) -> str:
@@ -431,6 +498,20 @@ class LocalStepFunctions:
             return values[key]
 
         return _PLACEHOLDER.sub(replace, text)
+
+
+_kit_thread = threading.local()
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    """One payload found in the local table or bucket."""
+
+    backend: str
+    key: str
+    stored_bytes: int
+    json_bytes: int
+    encoding: str
 
 
 def _failure_from_history(history: list[dict[str, Any]]) -> tuple[str | None, str | None]:

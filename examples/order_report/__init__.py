@@ -1,0 +1,1 @@
+"""The order-report example pipeline (handlers, ASL definitions, CloudFormation template)."""
