@@ -65,6 +65,7 @@ def inline_budget(
     max_inline_bytes: int | None = None,
     ignore_input: bool = False,
     margin_bytes: int = MARGIN_BYTES,
+    map_siblings: int = 1,
 ) -> int:
     """How many bytes the handler's result may keep inline.
 
@@ -73,17 +74,29 @@ def inline_budget(
     drops the event term (``ResultPath`` replaces the input, or ``OutputPath`` selects only the
     result); ``max_inline_bytes`` fixes the budget outright.
 
+    ``map_siblings`` is the number of iterations of the Map state this task runs in (known when
+    its input is an element reference into a fanned-out list): a Map's output is the list of all
+    iteration results and must fit the limit as a whole, so each iteration gets its share.
+
     >>> inline_budget(100_000)
-    151864
+    151904
     >>> inline_budget(100_000, ignore_input=True)
-    251864
+    251904
     >>> inline_budget(100_000, max_inline_bytes=50_000)
     50000
+    >>> inline_budget(500, map_siblings=60)  # one iteration of a 60-way Map
+    4197
     """
     if max_inline_bytes is not None:
         return max_inline_bytes
     used = 0 if ignore_input else event_bytes
-    return max(MIN_BUDGET_BYTES, STATE_LIMIT_BYTES - used - ENVELOPE_BYTES - margin_bytes)
+    budget = STATE_LIMIT_BYTES - used - ENVELOPE_BYTES - margin_bytes
+    if map_siblings > 1:
+        # The Map's output (one list of all results) is merged into the Map state's input,
+        # which this iteration cannot see; share what the limit leaves after the margins.
+        share = (STATE_LIMIT_BYTES - ENVELOPE_BYTES - margin_bytes) // map_siblings - 1
+        budget = min(budget, share)
+    return max(MIN_BUDGET_BYTES, budget)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,8 +154,8 @@ class _Runtime:
         opts = self.options
         raw = dumps(event, where="incoming event") if _needs_measure(opts) else b""
         identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
-        invocation = _Invocation(identity, len(raw))
         hydrated = event
+        siblings: list[int] = []
         if opts.hydrate and (not raw or may_contain_references(raw)):
             stats = ReadStats()
             hydrated = hydrate(
@@ -151,6 +164,7 @@ class _Runtime:
                 py2sfn_namespace=identity.execution_name,
                 max_bytes=opts.max_hydrate_bytes,
                 stats=stats,
+                fan_out_counts=siblings,
             )
             if stats.pointers:
                 logger.debug(
@@ -164,6 +178,7 @@ class _Runtime:
                 )
                 self._metric("HydratedPointers", "Count", stats.pointers)
                 self._metric("HydratedBytes", "Bytes", stats.json_bytes)
+        invocation = _Invocation(identity, len(raw), max(siblings, default=1))
         task_context = TaskContext(
             context,
             execution_arn=identity.execution_arn,
@@ -184,6 +199,7 @@ class _Runtime:
             max_inline_bytes=opts.max_inline_bytes,
             ignore_input=opts.ignore_input,
             margin_bytes=opts.margin_bytes,
+            map_siblings=invocation.map_siblings,
         )
         stats = OffloadStats()
         # The repository holds no client until a write needs one: small results do no I/O.
@@ -259,6 +275,7 @@ def _needs_measure(opts: _Options) -> bool:
 class _Invocation:
     identity: ExecutionIdentity
     event_bytes: int
+    map_siblings: int = 1
 
 
 def _wrap(handler: Callable[P, R], runtime: _Runtime) -> Callable[P, R]:

@@ -49,7 +49,7 @@ class ExecutionIdentity:
     >>> ident = resolve_identity({"sfn_execution_arn":
     ...     "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42"}, None)
     >>> ident.execution_name, ident.namespace, ident.express
-    ('run-42', 'run-42.1ec2bb1a', False)
+    ('run-42', 'run-42.9724030d', False)
     """
 
     execution_arn: str | None
