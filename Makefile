@@ -23,6 +23,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples
 	$(PY) -m ruff format --check src tests examples
+	$(VENV)/bin/cfn-lint examples/order_report/template.yaml
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -344,7 +344,23 @@ class LocalStepFunctions:
 
         self._patch(LambdaSimpleBackend, "invoke", invoke)
         self._patch(StepFunctionResponse, "stop_execution", stop_execution)
+        self._install_jsonata()
         self._patch(botocore.client.BaseClient, "_make_api_call", make_api_call)
+
+    def _install_jsonata(self) -> None:
+        # moto 5.2 parses JSONata state machines but ships no evaluator (its JVM bridge is a
+        # stub); jsonata-python, when installed, fills the gap.
+        try:
+            import jsonata
+            import moto.stepfunctions.parser.asl.jsonata.jsonata as moto_jsonata
+        except ImportError:  # pragma: no cover - the testing extra installs it
+            return
+
+        def evaluate(expression: str) -> Any:
+            # Round-trip through JSON so the engine only ever sees plain JSON values.
+            return json.loads(json.dumps(jsonata.Jsonata(expression).evaluate(None)))
+
+        self._patch(moto_jsonata, "_eval_jsonata", evaluate)
 
     # -- Lambda functions -------------------------------------------------------------------
 
