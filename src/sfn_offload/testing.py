@@ -351,7 +351,7 @@ class LocalStepFunctions:
         # moto 5.2 parses JSONata state machines but ships no evaluator (its JVM bridge is a
         # stub); jsonata-python, when installed, fills the gap.
         try:
-            import jsonata
+            import jsonata  # type: ignore[import-untyped]
             import moto.stepfunctions.parser.asl.jsonata.jsonata as moto_jsonata
         except ImportError:  # pragma: no cover - the testing extra installs it
             return
