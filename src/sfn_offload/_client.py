@@ -64,7 +64,7 @@ def parse_map_iteration(event: object, *, need: str = "local") -> MapIteration:
     if not isinstance(event, Mapping):
         raise PointerError(f"Map-iteration event must be a JSON object, got {type(event).__name__}")
     required = ["items_result_key"] if need == "local" else list(MAP_EVENT_KEYS[:2])
-    missing = [k for k in [*required, "context_index"] if k not in event]
+    missing = [k for k in [*required, "context_index"] if event.get(k) is None]
     if missing:
         raise PointerError(
             f"Map-iteration event is missing {missing}; the Map state's ItemSelector must pass "

@@ -211,6 +211,13 @@ def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = N
                     f"{where}: payload inflates past the {max_bytes}-byte hydration cap"
                 )
             raise PayloadEncodingError(f"{where}: gzip payload is truncated")
+        if inflater.unused_data:
+            # A second gzip member or junk after the stream: we never write either, and
+            # silently ignoring bytes would decode something other than what was stored.
+            raise PayloadEncodingError(
+                f"{where}: gzip payload has {len(inflater.unused_data)} trailing byte(s) after "
+                "the compressed stream"
+            )
     elif encoding == ENCODING_JSON:
         raw = body
     else:
@@ -228,9 +235,12 @@ def loads(raw: bytes, *, where: str, allow_constants: bool = False) -> Any:
     """Parse JSON bytes; ``allow_constants`` accepts the ``NaN``/``Infinity`` that
     py2sfn-task-tools wrote into old items (never written here)."""
     try:
+        # Decode strictly first: json.loads(bytes) would also accept UTF-16/32 and, through
+        # 'surrogatepass', UTF-8-encoded lone surrogates, neither of which is valid UTF-8 JSON.
+        text = raw.decode("utf-8")
         if allow_constants:
-            return json.loads(raw)
-        return json.loads(raw, parse_constant=_refuse_constant)
+            return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PayloadEncodingError(f"{where}: stored payload is not valid JSON: {exc}") from exc
 

@@ -12,10 +12,12 @@ Read once (at cold start, when a client or decorator is built), never at import.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from ._codec import Compression
@@ -52,11 +54,10 @@ LEGACY_ENDPOINT_ENV: Final[Mapping[str, tuple[str, str]]] = {
     "stepfunctions": ("AWS_ENDPOINT_URL_SFN", "STEPFUNCTIONS_ENDPOINT_URL"),
 }
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-_TABLE = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
-_TABLE_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:dynamodb:[a-z0-9\-]+:\d{12}:table/[A-Za-z0-9_.\-]{3,255}$"
-)
+# Used with fullmatch: ``$`` in ``re.match`` also matches before a trailing newline.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
+_TABLE = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+_TABLE_ARN = re.compile(r"arn:aws[a-z\-]*:dynamodb:[a-z0-9\-]+:\d{12}:table/[A-Za-z0-9_.\-]{3,255}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -101,13 +102,13 @@ class OffloadConfig:
 
     def __post_init__(self) -> None:
         if self.table is not None and not (
-            _TABLE.match(self.table) or _TABLE_ARN.match(self.table)
+            _TABLE.fullmatch(self.table) or _TABLE_ARN.fullmatch(self.table)
         ):
             raise ConfigurationError(
                 f"table {self.table!r} is not a valid DynamoDB table name "
                 "(3-255 characters of A-Z a-z 0-9 _ . -)"
             )
-        if self.bucket is not None and not _BUCKET.match(self.bucket):
+        if self.bucket is not None and not _valid_bucket(self.bucket):
             raise ConfigurationError(f"bucket {self.bucket!r} is not a valid S3 bucket name")
         _check_range("ttl_days", self.ttl_days, 1, 3650)
         _check_range("item_budget_bytes", self.item_budget_bytes, 1, MAX_ITEM_BUDGET_BYTES)
@@ -128,13 +129,18 @@ class OffloadConfig:
             )
         # The allow-lists default to what is configured: a pointer in the input can then only
         # reach the table/bucket this function was set up to use.
+        for name in ("allowed_tables", "allowed_buckets"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # "a,b" would otherwise become a set of characters
+                object.__setattr__(self, name, _split(value))
         if not self.allowed_tables and self.table:
             object.__setattr__(self, "allowed_tables", frozenset({self.table}))
         if not self.allowed_buckets and self.bucket:
             object.__setattr__(self, "allowed_buckets", frozenset({self.bucket}))
         object.__setattr__(self, "allowed_tables", frozenset(self.allowed_tables))
         object.__setattr__(self, "allowed_buckets", frozenset(self.allowed_buckets))
-        object.__setattr__(self, "endpoint_urls", dict(self.endpoint_urls))
+        # A read-only copy: the config is shared across warm invocations and must not change.
+        object.__setattr__(self, "endpoint_urls", MappingProxyType(dict(self.endpoint_urls)))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> OffloadConfig:
@@ -184,6 +190,16 @@ class OffloadConfig:
         if current == frozenset({old}) or not current:
             return frozenset({new}) if new else frozenset()
         return current | ({new} if new else set())
+
+
+def _valid_bucket(name: str) -> bool:
+    if not _BUCKET.fullmatch(name) or ".." in name:
+        return False
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return True
+    return False  # S3 refuses names formatted as an IP address
 
 
 def _check_range(name: str, value: object, low: int, high: int) -> None:

@@ -156,12 +156,15 @@ class _Runtime:
         identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
         hydrated = event
         siblings: list[int] = []
+        # One namespace for py2sfn local keys, so hydrating a local Map-iteration event and
+        # context.state_data_client.get_item_for_map_iteration(event) read the same item.
+        client_namespace = identity.execution_name or identity.namespace
         if opts.hydrate and (not raw or may_contain_references(raw)):
             stats = ReadStats()
             hydrated = hydrate(
                 event,
                 self.repository,
-                py2sfn_namespace=identity.execution_name,
+                py2sfn_namespace=client_namespace,
                 max_bytes=opts.max_hydrate_bytes,
                 stats=stats,
                 fan_out_counts=siblings,
@@ -183,8 +186,7 @@ class _Runtime:
             context,
             execution_arn=identity.execution_arn,
             client_factory=lambda: StateDataClient(
-                namespace=identity.execution_name or identity.namespace,
-                repository=self.repository,
+                namespace=client_namespace, repository=self.repository
             ),
             stopper=lambda error, cause: self.stop(identity, error, cause),
         )
@@ -250,7 +252,8 @@ class _Runtime:
         summary = send_stop(
             self.repository.clients.stepfunctions, identity.execution_arn, error, cause
         )
-        self._metric("StoppedExecutions", "Count", 1)
+        if summary["stopped"]:  # not an execution that had already finished
+            self._metric("StoppedExecutions", "Count", 1)
         return summary
 
     def on_stop(self, invocation: _Invocation, exc: StopExecution) -> dict[str, Any]:
@@ -278,12 +281,20 @@ class _Invocation:
     map_siblings: int = 1
 
 
-def _wrap(handler: Callable[P, R], runtime: _Runtime) -> Callable[P, R]:
-    is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004 - callable objects with async __call__
+def _is_async(handler: Callable[..., Any]) -> bool:
+    """True for ``async def`` functions, and for partials/callable objects that call one."""
+    target: Any = handler
+    while isinstance(target, functools.partial):
+        # inspect unwraps partials of functions, but not a partial of an object with an
+        # async __call__: look through the partial to the object itself.
+        target = target.func
+    return inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+        getattr(target, "__call__", None)  # noqa: B004 - callable objects with async __call__
     )
 
-    if is_async:
+
+def _wrap(handler: Callable[P, R], runtime: _Runtime) -> Callable[P, R]:
+    if _is_async(handler):
         async_handler = cast(Callable[..., Awaitable[Any]], handler)
 
         async def async_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:

@@ -100,7 +100,10 @@ class StoreError(StateDataClientError):
         self.code = code
 
 
-_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "ResourceNotFoundException"})
+_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+#: DynamoDB answers ResourceNotFoundException only for a missing table or index (a missing item
+#: is an empty GetItem response), with the bare message "Requested resource not found".
+_MISSING_CONTAINER_CODES = frozenset({"NoSuchBucket", "ResourceNotFoundException"})
 
 
 def error_code(exc: BaseException) -> str:
@@ -135,9 +138,7 @@ def translate_aws_errors(operation: str, where: str) -> Iterator[None]:
     except ClientError as exc:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "")
-        if code in ("NoSuchBucket", "ResourceNotFoundException") and (
-            "bucket" in message.lower() or "table" in message.lower() or code == "NoSuchBucket"
-        ):
+        if code in _MISSING_CONTAINER_CODES:
             raise ConfigurationError(
                 f"{operation}: {where}: the table or bucket does not exist ({code}: {message})"
             ) from exc

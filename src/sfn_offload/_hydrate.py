@@ -87,6 +87,13 @@ def _map_event_pointer(
         event, need="global" if "items_result_partition_key" in event else "local"
     )
     table = it.table or repo.config.table or ""
+    if it.partition_key is None and namespace is None:
+        raise PointerError(
+            "Map-iteration event names the local list "
+            f"{it.key!r} (no items_result_partition_key), whose partition key needs the "
+            "execution name: pass py2sfn_namespace (the decorator takes it from the input's "
+            "execution ARN or meta.sfn_execution_name)"
+        )
     partition_key = it.partition_key or f"{namespace}:{it.key}"
     return Pointer("dynamodb", table, partition_key, it.index)
 

@@ -138,7 +138,7 @@ def _sizes(node: Any, path: Path, out: list[tuple[int, Path]]) -> int:
     if isinstance(node, dict):
         size = 1 + max(len(node) - 1, 0) + 1  # braces and commas
         for key, value in node.items():
-            size += len(dumps(key)) + 1 + _sizes(value, (*path, key), out)
+            size += _key_size(key) + 1 + _sizes(value, (*path, key), out)
     elif isinstance(node, list):
         if all(not isinstance(v, dict | list) for v in node):
             size = len(dumps(node))  # flat list: measure it in one C call
@@ -155,6 +155,13 @@ def _sizes(node: Any, path: Path, out: list[tuple[int, Path]]) -> int:
     if size >= MIN_OFFLOAD_BYTES:
         out.append((size, path))
     return size
+
+
+def _key_size(key: Any) -> int:
+    """JSON size of a dict key as written: non-string keys (``1``, ``True``) become strings."""
+    if isinstance(key, str):
+        return len(dumps(key))
+    return len(dumps({key: 0})) - 4  # '{' + ':0' + '}' around the quoted key
 
 
 def _pointer_cost(repo: PayloadRepository, namespace: str, path: Path) -> int:
@@ -175,19 +182,21 @@ def _write(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> l
     """Write several values at once: items with BatchWriteItem, S3 objects concurrently."""
     cfg = repo.config
     expires_at = repo.expires_at()
-    items: list[tuple[Address, Record]] = []
-    objects: list[tuple[Address, Record]] = []
+    items: dict[Address, Record] = {}
+    objects: dict[Address, Record] = {}
     pointers: list[Pointer] = []
+    # Equal keys mean equal payloads (the key ends in the payload's digest): two identical
+    # subtrees whose path hints coincide share one write, as BatchWriteItem refuses duplicates.
     for partition_key, enc in entries:
         record = Record(enc.body, enc.encoding, enc.sha256, enc.size, expires_at=expires_at)
         if cfg.table and enc.size <= cfg.item_budget_bytes:
-            items.append((Address(cfg.table, partition_key, 0), record))
+            items[Address(cfg.table, partition_key, 0)] = record
             pointers.append(
                 Pointer("dynamodb", cfg.table, partition_key, 0, enc.size, enc.sha256, enc.encoding)
             )
         elif cfg.bucket:
             key = f"{cfg.s3_prefix}{partition_key}/0"
-            objects.append((Address(cfg.bucket, key, 0), record))
+            objects[Address(cfg.bucket, key, 0)] = record
             pointers.append(Pointer("s3", cfg.bucket, key, 0, enc.size, enc.sha256, enc.encoding))
         elif cfg.table:
             raise PayloadTooLargeError(
@@ -202,9 +211,9 @@ def _write(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> l
             )
     # Payload writes complete before any pointer leaves this function.
     if objects:
-        repo.s3.put_many(objects)
+        repo.s3.put_many(list(objects.items()))
     if items:
-        repo.dynamodb.put_many(items)
+        repo.dynamodb.put_many(list(items.items()))
     return pointers
 
 

@@ -23,9 +23,10 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from ._errors import (
     NoItemFound,
     PayloadTooLargeError,
     PointerNotAllowedError,
+    SfnOffloadError,
 )
 from ._pointer import Pointer
 from ._retry import RetryPolicy
@@ -184,7 +186,8 @@ class PayloadRepository:
         item, s3_write = self._item_record(table, partition_key, index, encoded, self.expires_at())
         if s3_write is not None:
             self.s3.put(*s3_write)
-        old = self.dynamodb.put(Address(table, partition_key, index), item)
+        with self._undo_on_failure([s3_write[0]] if s3_write else []):
+            old = self.dynamodb.put(Address(table, partition_key, index), item)
         self._delete_replaced_overflow({index: old} if old else {}, {index: item})
         return self._pointer("dynamodb", table, partition_key, index, encoded)
 
@@ -224,7 +227,8 @@ class PayloadRepository:
         if s3_writes:
             self.s3.put_many(s3_writes)
         if items:
-            self.dynamodb.put_many(items)
+            with self._undo_on_failure([address for address, _ in s3_writes]):
+                self.dynamodb.put_many(items)
         stale = [Address(table, partition_key, i) for i in existing if i >= len(encoded)]
         if stale:
             self.dynamodb.delete_many(stale)
@@ -263,6 +267,22 @@ class PayloadRepository:
             ),
         )
         return self._pointer("s3", bucket, key, index, encoded)
+
+    @contextlib.contextmanager
+    def _undo_on_failure(self, s3_addresses: Sequence[Address]) -> Iterator[None]:
+        """If the item write fails, delete the overflow objects just written for it.
+
+        Without this, a failed item write would leave S3 objects no item refers to (py2sfn's
+        orphan bug). Best effort: the item error is what the caller sees either way.
+        """
+        try:
+            yield
+        except BaseException:
+            if s3_addresses:
+                # Best effort: the lifecycle rule expires leftovers; the item error matters more.
+                with contextlib.suppress(SfnOffloadError):
+                    self.s3.delete_many(s3_addresses)
+            raise
 
     @staticmethod
     def _pointer(backend: str, container: str, key: str, index: int, enc: Encoded) -> Pointer:

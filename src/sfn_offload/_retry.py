@@ -43,8 +43,12 @@ class RetryPolicy:
 
     def delays(self) -> Iterator[float]:
         """Yield the sleep before each retry, sleeping it; stops when attempts or time run out."""
-        for attempt in range(self.max_attempts - 1):
-            delay = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+        # min(max_delay, base_delay * 2**n), kept by doubling: 2**n itself overflows a float
+        # after ~1,000 attempts, which a deadline-bound policy may well allow.
+        ceiling = min(self.max_delay, self.base_delay)
+        for _ in range(self.max_attempts - 1):
+            delay = random.uniform(0, ceiling)
+            ceiling = min(self.max_delay, ceiling * 2)
             if (
                 self.remaining_time is not None
                 and self.remaining_time() - delay < self.safety_margin

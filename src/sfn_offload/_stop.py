@@ -12,8 +12,9 @@
   ``"StopExecution"``), so an ASL ``Catch``/``Retry`` with ``"ErrorEquals": ["<error>"]`` can
   match it.
 
-The handler's invocation then returns :data:`STOPPED_RESULT`-shaped output, which Step Functions
-discards because the execution is already ``ABORTED``.
+The handler's invocation then returns a small summary (``{"stopped": True, "execution_arn": ...,
+"status": "ABORTED"}``), which Step Functions discards because the execution is already
+``ABORTED``.
 """
 
 from __future__ import annotations

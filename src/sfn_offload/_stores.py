@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_EXCEPTION, Executor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -103,10 +103,24 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _run_all(executor: Executor | None, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
-    """Run ``fn`` over ``jobs``, concurrently when an executor is given; first error wins."""
+    """Run ``fn`` over ``jobs``, concurrently when an executor is given; first error wins.
+
+    After an error, jobs not started yet are dropped and jobs already running are waited for:
+    nothing keeps writing after this raised (a caller's retry, or the next invocation of a frozen
+    Lambda, would race it).
+    """
     if executor is None or len(jobs) <= 1:
         return [fn(job) for job in jobs]
-    return list(executor.map(fn, jobs))
+    futures = [executor.submit(fn, job) for job in jobs]
+    wait(futures, return_when=FIRST_EXCEPTION)
+    for future in futures:
+        future.cancel()  # only affects jobs that have not started
+    wait(futures)
+    for future in futures:
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            raise error
+    return [future.result() for future in futures]
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +219,10 @@ class DynamoDBStore:
         s3_key = text("s3_key")
         if s3_key is not None:
             bucket = text("s3_bucket") or ""  # py2sfn items: the repository fills in the bucket
-            return Record(None, redirect=Address(bucket, s3_key), **common)  # type: ignore[arg-type]
+            # The overflow object of element i is Address(bucket, key, i), as the repository
+            # builds it: equal redirects mean "same object" (retried put_items skip on that).
+            index = number("sort_key") or 0
+            return Record(None, redirect=Address(bucket, s3_key, index), **common)  # type: ignore[arg-type]
         data = text("data")
         if data is not None:
             try:
@@ -318,7 +335,12 @@ class DynamoDBStore:
                     found[address] = self.from_item(
                         dict(item), f"dynamodb {address.describe(self.backend)}"
                     )
-            leftover = {t: v for t, v in (response.get("UnprocessedKeys") or {}).items() if v}
+            # Leftovers are resent as consistent reads whatever the response echoed back.
+            leftover: dict[str, Any] = {
+                t: {**v, "ConsistentRead": True}
+                for t, v in (response.get("UnprocessedKeys") or {}).items()
+                if v and v.get("Keys")
+            }
             if not leftover:
                 return found
             pending = leftover
