@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint typecheck unit demo bench clean
+.PHONY: help install test lint typecheck unit demo bench docs clean
 
 help:
 	@echo "make demo   - offload and load a multi-MB payload on moto (no AWS account)"
@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples
-	$(PY) -m ruff format --check src tests examples
+	$(PY) -m ruff check src tests examples tools
+	$(PY) -m ruff format --check src tests examples tools
 	$(VENV)/bin/cfn-lint examples/order_report/template.yaml
 
 typecheck: $(STAMP)
@@ -38,6 +38,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# Refill the code blocks of README.md and docs/ from the snippet files they name.
+docs: $(STAMP)
+	$(PY) tools/sync_snippets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
