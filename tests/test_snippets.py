@@ -223,3 +223,12 @@ def test_pointer_example_is_a_valid_pointer() -> None:
     pointer = Pointer.from_dict(wire)
     assert pointer.to_dict() == wire
     assert pointer.wire_size() <= 400
+
+
+def test_distributed_map_snippet(local: LocalStepFunctions) -> None:
+    for name in ("write_items", "measure", "summarize"):
+        local.register(name, getattr(handlers, name))
+    run = local.run(ASL / "distributed_map.asl.json", {})
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.output["documents"] == 200
+    assert run.output["words"] == 4 * 60_000 + 196 * 20

@@ -50,3 +50,29 @@ def greet(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
     explicit = context.state_data_client.get_item_for_map_iteration(event)  # still works
     assert explicit == event["context_value"]  # ...and the decorator already hydrated it
     return {"greeting": f"hello {event['context_value']['name']}"}
+
+
+# --8<-- [start:distributed]
+from sfn_offload import PayloadRepository, write_item_file
+
+
+@state_offload
+def write_items(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    documents = [{"doc": n, "text": "lorem " * (60_000 if n % 50 == 0 else 20)} for n in range(200)]
+    repository = PayloadRepository.from_env()  # SFN_OFFLOAD_TABLE / SFN_OFFLOAD_BUCKET
+    item_file = write_item_file(documents, repository, namespace=context.execution_arn or "local")
+    return {"items": item_file.to_dict()}  # {"Bucket", "Key", "InputType", "count", ...}
+
+
+@state_offload
+def measure(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    return {"doc": event["doc"], "words": len(event["text"].split())}  # big docs hydrated
+
+
+@state_offload
+def summarize(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    measured = event["measured"]  # ResultWriter's manifest, hydrated to the list of outputs
+    return {"documents": len(measured), "words": sum(m["words"] for m in measured)}
+
+
+# --8<-- [end:distributed]

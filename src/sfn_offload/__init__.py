@@ -8,6 +8,8 @@ Public API (everything importable from ``sfn_offload``; the ``_``-prefixed modul
 - :class:`StateDataClient`: the explicit py2sfn-task-tools API (drop-in).
 - :class:`OffloadConfig`: validated, immutable configuration (argument > environment > default).
 - :class:`Pointer`, :func:`is_pointer`: the versioned pointer format.
+- :class:`RetryPolicy`, :func:`retry_deadline`: bounded, jittered retries that stop before the
+  Lambda's remaining time runs out.
 - The error tree rooted at :class:`SfnOffloadError` (see ``sfn_offload._errors``).
 
 Importing this package creates no AWS client, reads no credentials or environment and sends no
@@ -20,9 +22,17 @@ from ._codec import Encoded
 from ._config import OffloadConfig
 from ._context import StopResult, TaskContext
 from ._decorator import STATE_LIMIT_BYTES, inline_budget, state_offload
+from ._distributed import (
+    ItemFile,
+    MapRunResults,
+    is_result_writer_output,
+    read_result_writer,
+    write_item_file,
+)
 from ._errors import (
     ConfigurationError,
     IntegrityError,
+    MapRunFailedError,
     NoItemFound,
     PayloadEncodingError,
     PayloadTooLargeError,
@@ -38,7 +48,7 @@ from ._identity import ExecutionIdentity, resolve_identity
 from ._offload import FanOut, OffloadStats, fan_out, offload
 from ._pointer import Pointer, is_pointer
 from ._repository import PayloadRepository, ReadStats
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, retry_deadline
 from ._stop import StopExecution
 from ._stores import Address, DynamoDBStore, MemoryStore, PayloadStore, Record, S3Store
 
@@ -54,6 +64,9 @@ __all__ = [
     "ExecutionIdentity",
     "FanOut",
     "IntegrityError",
+    "ItemFile",
+    "MapRunFailedError",
+    "MapRunResults",
     "MemoryStore",
     "NoItemFound",
     "OffloadConfig",
@@ -82,8 +95,12 @@ __all__ = [
     "hydrate",
     "inline_budget",
     "is_pointer",
+    "is_result_writer_output",
     "offload",
     "parse_map_iteration",
+    "read_result_writer",
     "resolve_identity",
+    "retry_deadline",
     "state_offload",
+    "write_item_file",
 ]

@@ -31,7 +31,7 @@ from ._codec import dumps
 from ._config import OffloadConfig
 from ._context import TaskContext
 from ._errors import ConfigurationError
-from ._hydrate import hydrate, may_contain_references
+from ._hydrate import ResultWriterMode, hydrate, may_contain_references
 from ._identity import ExecutionIdentity, resolve_identity
 from ._offload import OffloadStats, offload, parse_path, reset_fan_out_flag
 from ._repository import PayloadRepository, ReadStats
@@ -110,6 +110,7 @@ class _Options:
     execution_arn_key: str
     hydrate: bool
     offload: bool
+    result_writer: ResultWriterMode
 
 
 class _Runtime:
@@ -168,6 +169,7 @@ class _Runtime:
                 max_bytes=opts.max_hydrate_bytes,
                 stats=stats,
                 fan_out_counts=siblings,
+                result_writer=opts.result_writer,
             )
             if stats.pointers:
                 logger.debug(
@@ -340,6 +342,7 @@ def state_offload(
     execution_arn_key: str = "sfn_execution_arn",
     hydrate: bool = True,
     offload: bool = True,
+    result_writer: ResultWriterMode = "strict",
     metrics: Any = None,
     repository: PayloadRepository | None = None,
     boto3_session: boto3.session.Session | None = None,
@@ -363,6 +366,7 @@ def state_offload(
     execution_arn_key: str = "sfn_execution_arn",
     hydrate: bool = True,
     offload: bool = True,
+    result_writer: ResultWriterMode = "strict",
     metrics: Any = None,
     repository: PayloadRepository | None = None,
     boto3_session: boto3.session.Session | None = None,
@@ -385,6 +389,10 @@ def state_offload(
         max_hydrate_bytes: cap on the JSON bytes loaded into one event.
         execution_arn_key: top-level event key holding ``$$.Execution.Id``.
         hydrate, offload: switch either half off.
+        result_writer: how a Distributed Map's ResultWriter output in the event is hydrated:
+            ``"strict"`` (the list of outputs; FAILED/PENDING children raise
+            :class:`MapRunFailedError`), ``"tolerant"`` (succeeded, failed and pending
+            records), or ``"off"``.
         metrics: a Powertools ``Metrics`` to receive counts and bytes.
         repository, boto3_session, boto_config: injection for tests and custom clients.
     """
@@ -408,6 +416,7 @@ def state_offload(
         execution_arn_key=execution_arn_key,
         hydrate=hydrate,
         offload=offload,
+        result_writer=result_writer,
     )
     overrides = {k: v for k, v in (("table", table), ("bucket", bucket)) if v is not None}
     clients = None

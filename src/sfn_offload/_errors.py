@@ -5,6 +5,7 @@
     SfnOffloadError                     root: catch this to catch everything below
     ├── ConfigurationError              missing/invalid table, bucket, TTL, threshold...
     ├── StopExecutionError              StopExecution could not be sent (no ARN, API error)
+    ├── MapRunFailedError               a Distributed Map's results include FAILED/PENDING runs
     └── StateDataClientError            anything about storing or loading state data
         ├── NoItemFound                 the item/object a pointer names is missing or expired
         ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
@@ -34,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 __all__ = [
     "ConfigurationError",
     "IntegrityError",
+    "MapRunFailedError",
     "NoItemFound",
     "PayloadEncodingError",
     "PayloadTooLargeError",
@@ -53,6 +55,10 @@ class SfnOffloadError(Exception):
 
 class ConfigurationError(SfnOffloadError):
     """The configuration is missing something or holds an invalid value."""
+
+
+class MapRunFailedError(SfnOffloadError):
+    """A Distributed Map's ResultWriter lists FAILED or PENDING child executions."""
 
 
 class StopExecutionError(SfnOffloadError):
@@ -144,8 +150,16 @@ def translate_aws_errors(operation: str, where: str) -> Iterator[None]:
             ) from exc
         if code in _NOT_FOUND_CODES:
             raise NoItemFound(f"{operation}: no object at {where} ({code})") from exc
+        hint = ""
+        if operation == "S3.GetObject" and code == "AccessDenied":
+            # Without s3:ListBucket (which the least-privilege policy does not grant), S3 answers
+            # 403 for a key that does not exist, e.g. an object the lifecycle rule removed.
+            hint = (
+                " (S3 also answers AccessDenied for a missing object when the role lacks "
+                "s3:ListBucket: the object may have expired)"
+            )
         raise StoreError(
-            f"{operation} failed for {where}: {code}: {message}".rstrip(": "), code=code
+            f"{operation} failed for {where}: {code}: {message}".rstrip(": ") + hint, code=code
         ) from exc
     except BotoCoreError as exc:
         raise StoreError(

@@ -6,6 +6,8 @@ References recognised anywhere in the event (any depth, dicts and lists):
 - a **list pointer** (a pointer with ``count``) → the whole list;
 - an **element reference** ``{"sfn_offload_list": <list pointer>, "sfn_offload_index": i}``
   (what the documented Map ``ItemSelector`` builds) → element ``i`` of the list;
+- a Distributed Map's **ResultWriter output** → the list of its children's outputs (see
+  :mod:`sfn_offload._distributed`);
 - a **py2sfn Map-iteration event** (top level: ``items_result_*`` + ``context_index``) → its
   element is put in ``event["context_value"]`` (where py2sfn's placeholder ``1`` was); the
   ``items_result_*`` keys stay, so ``get_item_for_map_iteration(event)`` keeps working.
@@ -24,9 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ._client import parse_map_iteration
+from ._distributed import is_result_writer_output, raise_for_failures, read_result_writer
 from ._errors import PointerError
 from ._pointer import MARKER, Pointer
 from ._repository import PayloadRepository, ReadStats
@@ -40,9 +43,11 @@ _MARKERS: Final = (
     f'"{MARKER}"'.encode(),
     f'"{ELEMENT_LIST_KEY}"'.encode(),
     b'"items_result_',
+    b'"ResultWriterDetails"',
 )
 
 Path = tuple[str | int, ...]
+ResultWriterMode = Literal["strict", "tolerant", "off"]
 
 
 def may_contain_references(raw_event: bytes) -> bool:
@@ -106,8 +111,15 @@ def hydrate(
     max_bytes: int | None = None,
     stats: ReadStats | None = None,
     fan_out_counts: list[int] | None = None,
+    result_writer: ResultWriterMode = "strict",
 ) -> Any:
     """Return ``event`` with every reference replaced by its data (see the module docstring).
+
+    A Distributed Map's ``ResultWriter`` output (``{"MapRunArn", "ResultWriterDetails"}``) is
+    replaced by the list of its children's outputs (pointers in them hydrated too). With
+    ``result_writer="strict"`` (default) FAILED or PENDING children raise
+    :class:`~sfn_offload.MapRunFailedError`; with ``"tolerant"`` the object becomes
+    ``{"MapRunArn", "succeeded": [...], "failed": [...], "pending": [...]}``; ``"off"`` leaves it.
 
     ``py2sfn_namespace`` is the execution name that local py2sfn Map events (without
     ``items_result_partition_key``) are keyed under. ``fan_out_counts``, when given, receives
@@ -117,6 +129,7 @@ def hydrate(
     loads: list[Pointer] = []
     wheres: list[str] = []
     slots: list[_Slot] = []
+    manifests: list[tuple[Path, Any]] = []
 
     def add(path: Path, pointers: list[Pointer], as_list: bool) -> None:
         where = f"event at {_describe(path)}"
@@ -137,6 +150,9 @@ def hydrate(
     while stack:
         path, node = stack.pop()
         if isinstance(node, dict):
+            if result_writer != "off" and is_result_writer_output(node):
+                manifests.append((path, node))
+                continue
             if MARKER in node:
                 pointer = Pointer.from_dict(node, where=f"event at {_describe(path)}")
                 if pointer.is_list:
@@ -164,19 +180,38 @@ def hydrate(
         elif isinstance(node, list):
             stack.extend(((*path, i), v) for i, v in enumerate(node))
 
-    if not slots:
+    if not slots and not manifests:
         return event
-    values = repo.read_many(loads, trusted=False, max_bytes=max_bytes, stats=stats, wheres=wheres)
+    values = (
+        repo.read_many(loads, trusted=False, max_bytes=max_bytes, stats=stats, wheres=wheres)
+        if loads
+        else []
+    )
     result = _shallow_copy(event)
     copied = {id(result)}
     for slot in slots:
         part = values[slot.first : slot.first + slot.count]
         result = _assign(result, slot.path, part if slot.as_list else part[0], copied)
+    for path, node in manifests:
+        runs = read_result_writer(node, repo, trusted=False)
+        # Children's outputs may hold pointers (decorated children offload too): one more
+        # batch, without following ResultWriter outputs again.
+        runs.succeeded = hydrate(
+            runs.succeeded, repo, max_bytes=max_bytes, stats=stats, result_writer="off"
+        )
+        if result_writer == "strict":
+            raise_for_failures(runs)
+            value: Any = runs.succeeded
+        else:
+            value = runs.to_dict()
+        result = _assign(result, path, value, copied)
     return result
 
 
 def _shallow_copy(node: Any) -> Any:
-    if isinstance(node, dict):
+    # Any Mapping, not only dict: a py2sfn Map event is recognised in any Mapping, and the
+    # caller's object must not receive its element.
+    if isinstance(node, Mapping):
         return dict(node)
     if isinstance(node, list):
         return list(node)

@@ -178,7 +178,7 @@ def _conflicts(path: Path, keep: Sequence[Path]) -> bool:
     return any(k[: len(path)] == path or path[: len(k)] == k for k in keep)
 
 
-def _write(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
+def write_values(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
     """Write several values at once: items with BatchWriteItem, S3 objects concurrently."""
     cfg = repo.config
     expires_at = repo.expires_at()
@@ -338,7 +338,7 @@ def offload(
         entries.append((f"{namespace}:{_hint(path)}:{enc.sha256[:20]}", enc))
         stats.offloaded_bytes += len(part_raw)
         stats.stored_bytes += enc.size
-    pointers = _write(repo, entries)
+    pointers = write_values(repo, entries)
     for path, pointer in zip(chosen, pointers, strict=True):
         result = _set(result, path, pointer.to_dict(), copied)
         stats.pointers.append(pointer.describe())

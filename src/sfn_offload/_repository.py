@@ -6,9 +6,10 @@ Two write layouts:
   used by ``StateDataClient``): always a DynamoDB item; a payload over the item budget goes to S3
   at py2sfn's key ``workflow_state_data/{table}/{partition_key}/{index}`` and the item records
   ``s3_key``/``s3_bucket``. py2sfn-task-tools can read both.
-- **value layout** (:meth:`PayloadRepository.write_value`; used by the decorator): a DynamoDB item
-  when the payload fits the budget, else one S3 object at ``{s3_prefix}{partition_key}/{index}``
-  (one read instead of two). A bucket-only setup writes everything to S3.
+- **value layout** (what the decorator writes; :meth:`PayloadRepository.write_value` writes one
+  payload in it): a DynamoDB item when the payload fits the budget, else one S3 object at
+  ``{s3_prefix}{partition_key}/{index}`` (one read instead of two). A bucket-only setup writes
+  everything to S3.
 
 Invariants:
 
@@ -16,7 +17,13 @@ Invariants:
   payloads are written before the items that point at them.
 - **Deterministic keys.** Addresses derive from (namespace, key, index), so a retried task
   overwrites its own earlier attempt instead of leaving orphans; replaced S3 overflow objects that
-  are no longer referenced are deleted.
+  are no longer referenced are deleted. One case is left to expiry: in value layout, a payload
+  that moves between tiers at the same address (written large to S3, then rewritten small into
+  an item, or the reverse) leaves the earlier copy unreferenced, because finding it would cost a
+  request on every write. The decorator's keys end in the payload's digest, so a retry with the
+  same result writes the same bytes to the same place and never hits this; the stale copy is
+  never read (pointers name exactly what was written with them) and expires with the TTL (items)
+  and the bucket's lifecycle rule (objects).
 - **Verified loads.** Every load checks size and SHA-256 against the pointer (and the item's own
   record of them), then decodes.
 """
@@ -102,8 +109,17 @@ class PayloadRepository:
             kms_key_id=config.kms_key_id,
             expected_bucket_owner=config.expected_bucket_owner,
             executor=self._get_executor,
+            retry=retry,
         )
         self._clock = clock
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> PayloadRepository:
+        """A repository on :meth:`OffloadConfig.from_env` (keyword arguments override).
+
+        Nothing is read or created until called; clients are created on first use.
+        """
+        return cls(OffloadConfig.from_env(**overrides))
 
     def _get_executor(self) -> Executor:
         # Threads are created on first concurrent transfer, not at import or construction.
@@ -240,7 +256,12 @@ class PayloadRepository:
     def write_value(
         self, partition_key: str, index: int, encoded: Encoded, *, table: str | None = None
     ) -> Pointer:
-        """Write one payload in value layout (decorator): item if it fits, else S3 object."""
+        """Write one payload in value layout: an item if it fits the budget, else an S3 object.
+
+        Deterministic: the same ``partition_key``/``index`` and payload always land at the same
+        place. See the module docstring for the one case left to expiry (a payload at the same
+        address changing tier between two writes).
+        """
         table = table or self.config.table
         expires_at = self.expires_at()
         if table and encoded.size <= self.config.item_budget_bytes:
@@ -408,6 +429,7 @@ class PayloadRepository:
                         f"{address.key!r} (never written, or expired by the bucket's lifecycle)"
                     )
                 record = found
+                self._check_fresh(record, where, what="S3 object")
             else:
                 assert item is not None
                 record = item
@@ -418,12 +440,14 @@ class PayloadRepository:
         stats.json_bytes += total
         return values
 
-    def _check_fresh(self, item: Record, where: str) -> None:
-        # DynamoDB deletes expired items up to days late; until then reads still return them.
+    def _check_fresh(self, item: Record, where: str, *, what: str = "item") -> None:
+        # DynamoDB deletes expired items up to days late, and S3 lifecycle rules run once a day;
+        # until then reads still return them. Expired data is refused the same way in both.
         if item.expires_at is not None and item.expires_at < self._clock():
+            cleaner = "TTL" if what == "item" else "the bucket's lifecycle rule"
             raise NoItemFound(
-                f"{where}: the item expired at {item.expires_at} (epoch seconds; TTL "
-                f"{self.config.ttl_days} days) and is awaiting deletion"
+                f"{where}: the {what} expired at {item.expires_at} (epoch seconds; TTL "
+                f"{self.config.ttl_days} days) and is awaiting deletion by {cleaner}"
             )
 
     def _overflow_address(self, redirect: Address, where: str, *, trusted: bool) -> Address:

@@ -345,6 +345,7 @@ class LocalStepFunctions:
         self._patch(LambdaSimpleBackend, "invoke", invoke)
         self._patch(StepFunctionResponse, "stop_execution", stop_execution)
         self._install_jsonata()
+        self._install_result_writer()
         self._patch(botocore.client.BaseClient, "_make_api_call", make_api_call)
 
     def _install_jsonata(self) -> None:
@@ -361,6 +362,62 @@ class LocalStepFunctions:
             return json.loads(json.dumps(jsonata.Jsonata(expression).evaluate(None)))
 
         self._patch(moto_jsonata, "_eval_jsonata", evaluate)
+
+    def _install_result_writer(self) -> None:
+        # moto 5.2's ResultWriter writes a manifest listing no result files and drops the
+        # results. Write them as Step Functions does (OutputType JSON, Transformation NONE):
+        # SUCCEEDED_0.json holding one execution record per child, Output as a JSON string.
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: E501
+            resource_eval_s3,
+        )
+
+        owner = resource_eval_s3.ResourceEvalS3
+        original = owner._handle_put_object
+        local = self
+
+        def handle_put_object(env: Any, runtime_part: Any, credentials: Any) -> None:
+            parameters = env.stack[-1]
+            results = env.stack[-2] if len(env.stack) > 1 else []
+            original(env, runtime_part, credentials)
+            written = env.stack[-1]
+            if not isinstance(results, list) or not isinstance(written, dict):
+                return
+            local._write_result_files(written, results, parameters)
+
+        self._patch(owner, "_handle_put_object", staticmethod(handle_put_object))
+
+    def _write_result_files(
+        self, written: dict[str, Any], results: list[Any], parameters: dict[str, Any]
+    ) -> None:
+        details = written["ResultWriterDetails"]
+        bucket, manifest_key = details["Bucket"], details["Key"]
+        prefix = manifest_key.rsplit("/", 1)[0]
+        run_arn = written["MapRunArn"]
+        records = [
+            {
+                "ExecutionArn": f"{run_arn}:child-{n}",
+                "Name": f"child-{n}",
+                "Status": "SUCCEEDED",
+                "Input": "{}",
+                "InputDetails": {"Included": True},
+                "Output": json.dumps(result),
+                "OutputDetails": {"Included": True},
+            }
+            for n, result in enumerate(results)
+        ]
+        s3 = self.client("s3")
+        body = json.dumps(records).encode("utf-8")
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/SUCCEEDED_0.json", Body=body)
+        manifest = {
+            "DestinationBucket": bucket,
+            "MapRunArn": run_arn,
+            "ResultFiles": {
+                "FAILED": [],
+                "PENDING": [],
+                "SUCCEEDED": [{"Key": f"{prefix}/SUCCEEDED_0.json", "Size": len(body)}],
+            },
+        }
+        s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest).encode())
 
     # -- Lambda functions -------------------------------------------------------------------
 
