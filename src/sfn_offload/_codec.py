@@ -93,49 +93,70 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
 
 
 def describe_unencodable(value: Any, where: str = "value") -> str:
-    """Say which part of ``value`` cannot be encoded, as a JSONPath. Only called on failure."""
-    problem = _find_problem(value, "$", depth=0)
+    """Say which part of ``value`` cannot be encoded, as a JSONPath. Only called on failure.
+
+    Iterative (no recursion), so a value nested deeper than Python's recursion limit, or a
+    self-referencing one, is described instead of raising ``RecursionError``; the path shown is
+    cut to a readable length.
+    """
+    problem = _find_problem(value)
     if problem is None:
         return f"{where} cannot be encoded as JSON"
     path, what = problem
-    return f"{where} at {path} {what}, which JSON and Step Functions cannot carry"
+    return f"{where} at {_shorten_path(path)} {what}, which JSON and Step Functions cannot carry"
 
 
-def _find_problem(value: Any, path: str, depth: int) -> tuple[str, str] | None:
-    if depth > 900:
-        return path, "is nested too deeply"
-    if value is None or isinstance(value, bool | int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            try:
-                str(value)
-            except ValueError:
-                return path, "is an integer with too many digits"
-        return None
-    if isinstance(value, float):
+#: Deeper than this is refused: the C encoder and decoder would hit the recursion limit.
+_MAX_DEPTH: Final = 900
+
+
+def _find_problem(root: Any) -> tuple[str, str] | None:
+    stack: list[tuple[Any, str, int]] = [(root, "$", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return path, "is nested too deeply"
+        found = _scalar_problem(value, path)
+        if found is not None:
+            return found
+        children: list[tuple[Any, str, int]] = []
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    return path, f"has a key of type {type(key).__name__}"
+                if isinstance(key, float) and not math.isfinite(key):
+                    return path, f"has a key that is {'NaN' if math.isnan(key) else 'Infinity'}"
+                if isinstance(key, str) and (bad := _check_text(key, f"{path} (key {key!r})")):
+                    return bad
+                children.append((item, f"{path}.{key}", depth + 1))
+        elif isinstance(value, list | tuple):
+            children = [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        elif not isinstance(value, str | int | float | bool) and value is not None:
+            return path, f"is of type {type(value).__name__}"
+        stack.extend(reversed(children))  # depth first, in document order
+    return None
+
+
+def _scalar_problem(value: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            str(value)
+        except ValueError:
+            return path, "is an integer with too many digits"
+    elif isinstance(value, float):
         if math.isnan(value):
             return path, "is NaN"
         if math.isinf(value):
             return path, "is Infinity"
-        return None
-    if isinstance(value, str):
+    elif isinstance(value, str):
         return _check_text(value, path)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                return path, f"has a key of type {type(key).__name__}"
-            if isinstance(key, str) and (bad := _check_text(key, f"{path} (key {key!r})")):
-                return bad
-            found = _find_problem(item, f"{path}.{key}", depth + 1)
-            if found:
-                return found
-        return None
-    if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found = _find_problem(item, f"{path}[{i}]", depth + 1)
-            if found:
-                return found
-        return None
-    return path, f"is of type {type(value).__name__}"
+    return None
+
+
+def _shorten_path(path: str, limit: int = 200) -> str:
+    if len(path) <= limit:
+        return path
+    return f"{path[: limit // 2]}...{path[-limit // 2 :]}"
 
 
 def _check_text(text: str, path: str) -> tuple[str, str] | None:

@@ -49,6 +49,11 @@ _VALUE_FIELDS: Final = frozenset({MARKER, "backend", "key", "index", "size", "sh
 _LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding", "items"})
 _CONTAINER_FIELD: Final = {"dynamodb": "table", "s3": "bucket"}
 _BACKENDS: Final = tuple(_CONTAINER_FIELD)
+#: Longest key each backend accepts, in UTF-8 bytes: a DynamoDB partition key is at most 2,048
+#: bytes, an S3 object key at most 1,024. Longer keys are refused before any request.
+_MAX_KEY_BYTES: Final = {"dynamodb": 2048, "s3": 1024}
+#: Table names are at most 255 characters (1,024 for an ARN), bucket names 63.
+_MAX_CONTAINER_BYTES: Final = 1024
 
 
 def is_pointer(obj: object) -> bool:
@@ -150,8 +155,10 @@ class Pointer:
         missing = sorted(allowed - set(obj) - {"encoding", "items"})
         if missing:
             raise PointerError(f"{where}: missing field(s) {missing} in a v{VERSION} pointer")
-        container = _nonempty_str(obj[container_field], container_field, where)
-        key = _nonempty_str(obj["key"], "key", where)
+        container = _nonempty_str(
+            obj[container_field], container_field, where, _MAX_CONTAINER_BYTES
+        )
+        key = _nonempty_str(obj["key"], "key", where, _MAX_KEY_BYTES[backend])
         encoding = obj.get("encoding", ENCODING_JSON)
         if not isinstance(encoding, str) or encoding not in KNOWN_ENCODINGS:
             raise PointerError(
@@ -175,9 +182,18 @@ class Pointer:
         return cls(backend, container, key, index, size, sha, encoding)
 
 
-def _nonempty_str(value: object, field: str, where: str) -> str:
+def _nonempty_str(value: object, field: str, where: str, max_bytes: int) -> str:
     if not isinstance(value, str) or not value:
         raise PointerError(f"{where}: {field!r} must be a non-empty string, got {_short(value)}")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON allows "\ud800"): no AWS request could even be serialized.
+        raise PointerError(f"{where}: {field!r} is not valid UTF-8 text") from None
+    if size > max_bytes:
+        raise PointerError(
+            f"{where}: {field!r} is {size} bytes of UTF-8, over the {max_bytes}-byte limit"
+        )
     return value
 
 

@@ -16,12 +16,17 @@ The DynamoDB item layout is py2sfn-task-tools' plus additive attributes::
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Executor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botocore.exceptions import FlexibleChecksumError, IncompleteReadError, ResponseStreamingError
+from botocore.exceptions import ReadTimeoutError as BotocoreReadTimeoutError
+
+from ._aws import quiet_wire
 from ._codec import ENCODING_JSON
 from ._errors import NoItemFound, PayloadEncodingError, StoreError, translate_aws_errors
 from ._retry import RetryPolicy
@@ -46,6 +51,14 @@ BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 #: S3 DeleteObjects takes at most 1,000 keys.
 S3_DELETE_LIMIT = 1000
+#: Failures while reading an S3 object's body, after GetObject itself succeeded: botocore does not
+#: retry these (the response was already returned), so :meth:`S3Store.get` does.
+_BROKEN_BODY = (
+    IncompleteReadError,
+    ResponseStreamingError,
+    BotocoreReadTimeoutError,
+    FlexibleChecksumError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +121,13 @@ def _run_all(executor: Executor | None, fn: Callable[[Any], Any], jobs: Sequence
     After an error, jobs not started yet are dropped and jobs already running are waited for:
     nothing keeps writing after this raised (a caller's retry, or the next invocation of a frozen
     Lambda, would race it).
+
+    Each job runs in a copy of the caller's context, so context-bound settings (the retry
+    deadline, the log redaction marker) apply in the worker threads too.
     """
     if executor is None or len(jobs) <= 1:
         return [fn(job) for job in jobs]
-    futures = [executor.submit(fn, job) for job in jobs]
+    futures = [executor.submit(contextvars.copy_context().run, fn, job) for job in jobs]
     wait(futures, return_when=FIRST_EXCEPTION)
     for future in futures:
         future.cancel()  # only affects jobs that have not started
@@ -196,7 +212,12 @@ class DynamoDBStore:
                 return None
             if isinstance(value, dict) and "S" in value:
                 return str(value["S"])
-            raise PayloadEncodingError(f"{where}: attribute {name!r} is not a string: {value!r}")
+            # The attribute's type only: its value may be the payload itself.
+            raise PayloadEncodingError(
+                f"{where}: attribute {name!r} is not a string (DynamoDB type "
+                f"{_attribute_type(value)}); the item was not written by sfn-offload or "
+                "py2sfn-task-tools"
+            )
 
         def number(name: str) -> int | None:
             value = item.get(name)
@@ -206,7 +227,8 @@ class DynamoDBStore:
                 return int(value["N"])
             except (KeyError, TypeError, ValueError):
                 raise PayloadEncodingError(
-                    f"{where}: attribute {name!r} is not a whole number"
+                    f"{where}: attribute {name!r} is not a whole number (DynamoDB type "
+                    f"{_attribute_type(value)})"
                 ) from None
 
         encoding = text("encoding") or ENCODING_JSON
@@ -248,7 +270,7 @@ class DynamoDBStore:
 
     def put(self, address: Address, record: Record) -> Record | None:
         where = address.describe(self.backend)
-        with translate_aws_errors("DynamoDB.PutItem", where):
+        with translate_aws_errors("DynamoDB.PutItem", where), quiet_wire():
             self._count("PutItem")
             # ALL_OLD tells us whether a replaced item had an S3 overflow object to clean up.
             response = self._client().put_item(
@@ -257,11 +279,18 @@ class DynamoDBStore:
                 ReturnValues="ALL_OLD",
             )
         old = response.get("Attributes")
-        return self.from_item(dict(old), f"dynamodb {where}", summary=True) if old else None
+        if not old:
+            return None
+        try:
+            return self.from_item(dict(old), f"dynamodb {where}", summary=True)
+        except PayloadEncodingError:
+            # The replaced item was not one of ours (or was damaged): the write itself succeeded,
+            # and failing it now would make every retry fail the same way. Nothing known to clean.
+            return None
 
     def get(self, address: Address) -> Record:
         where = address.describe(self.backend)
-        with translate_aws_errors("DynamoDB.GetItem", where):
+        with translate_aws_errors("DynamoDB.GetItem", where), quiet_wire():
             self._count("GetItem")
             response = self._client().get_item(
                 TableName=address.container, Key=self._key(address), ConsistentRead=True
@@ -290,7 +319,7 @@ class DynamoDBStore:
         where = f"tables {sorted(pending)} ({len(batch)} writes)"
         delays = self._retry.delays()
         while True:
-            with translate_aws_errors("DynamoDB.BatchWriteItem", where):
+            with translate_aws_errors("DynamoDB.BatchWriteItem", where), quiet_wire():
                 self._count("BatchWriteItem")
                 response = self._client().batch_write_item(RequestItems=pending)
             leftover = {
@@ -324,7 +353,7 @@ class DynamoDBStore:
         found: dict[Address, Record] = {}
         delays = self._retry.delays()
         while True:
-            with translate_aws_errors("DynamoDB.BatchGetItem", where):
+            with translate_aws_errors("DynamoDB.BatchGetItem", where), quiet_wire():
                 self._count("BatchGetItem")
                 response = self._client().batch_get_item(RequestItems=pending)
             for table, items in (response.get("Responses") or {}).items():
@@ -378,7 +407,7 @@ class DynamoDBStore:
             kwargs["ExpressionAttributeNames"] = {"#sz": "size", "#enc": "encoding"}
         out: list[tuple[int, Record]] = []
         while True:
-            with translate_aws_errors("DynamoDB.Query", where):
+            with translate_aws_errors("DynamoDB.Query", where), quiet_wire():
                 self._count("Query")
                 response = self._client().query(**kwargs)
             for item in response.get("Items", []):
@@ -386,7 +415,14 @@ class DynamoDBStore:
                 item_where = (
                     f"dynamodb {Address(table, partition_key, index).describe(self.backend)}"
                 )
-                out.append((index, self.from_item(dict(item), item_where, summary=keys_only)))
+                try:
+                    record = self.from_item(dict(item), item_where, summary=keys_only)
+                except PayloadEncodingError:
+                    if not keys_only:
+                        raise
+                    # A listing for a write: an item we cannot read is simply rewritten.
+                    record = Record(None)
+                out.append((index, record))
             last = response.get("LastEvaluatedKey")
             if not last:
                 return out
@@ -410,11 +446,13 @@ class S3Store:
         kms_key_id: str | None = None,
         expected_bucket_owner: str | None = None,
         executor: Callable[[], Executor | None] = lambda: None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._client = client
         self._kms_key_id = kms_key_id
         self._owner = expected_bucket_owner
         self._executor = executor
+        self._retry = retry or RetryPolicy()
         self.requests: dict[str, int] = {}
         self._count_lock = threading.Lock()
 
@@ -437,7 +475,7 @@ class S3Store:
             metadata["sha256"] = record.sha256
         if record.expires_at is not None:
             metadata["expires-at"] = str(record.expires_at)
-        with translate_aws_errors("S3.PutObject", address.describe(self.backend)):
+        with translate_aws_errors("S3.PutObject", address.describe(self.backend)), quiet_wire():
             self._count("PutObject")
             self._client().put_object(
                 Bucket=address.container,
@@ -451,18 +489,35 @@ class S3Store:
             )
 
     def get(self, address: Address) -> Record:
-        with translate_aws_errors("S3.GetObject", address.describe(self.backend)):
-            self._count("GetObject")
-            response = self._client().get_object(
-                Bucket=address.container, Key=address.key, **self._owner_args()
-            )
-            body = response["Body"].read()
+        """Read one object; its ``expires-at`` metadata becomes the record's ``expires_at``.
+
+        A body that breaks off while it is read (connection reset, truncated transfer, checksum
+        mismatch) is fetched again, within the retry policy's attempts and deadline.
+        """
+        where = address.describe(self.backend)
+        delays = self._retry.delays()
+        while True:
+            with translate_aws_errors("S3.GetObject", where), quiet_wire():
+                self._count("GetObject")
+                response = self._client().get_object(
+                    Bucket=address.container, Key=address.key, **self._owner_args()
+                )
+                stream = response["Body"]
+                try:
+                    body = stream.read()
+                except _BROKEN_BODY:
+                    stream.close()
+                    if next(delays, None) is None:
+                        raise
+                    continue
+            break
         metadata = response.get("Metadata") or {}
         return Record(
             body,
             encoding=metadata.get("encoding", ENCODING_JSON),
             sha256=metadata.get("sha256"),
             size=len(body),
+            expires_at=_expiry(metadata.get("expires-at"), f"s3 {where}"),
         )
 
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
@@ -487,7 +542,7 @@ class S3Store:
         for bucket, keys in by_bucket.items():
             for part in _chunks(keys, S3_DELETE_LIMIT):
                 where = f"bucket {bucket!r} ({len(part)} keys)"
-                with translate_aws_errors("S3.DeleteObjects", where):
+                with translate_aws_errors("S3.DeleteObjects", where), quiet_wire():
                     self._count("DeleteObjects")
                     response = self._client().delete_objects(
                         Bucket=bucket,
@@ -502,6 +557,23 @@ class S3Store:
                         f"deleted, e.g. {first.get('Key')!r}: {first.get('Code')}",
                         code=str(first.get("Code", "")),
                     )
+
+
+def _expiry(raw: str | None, where: str) -> int | None:
+    if raw is None:
+        return None  # py2sfn-task-tools' overflow objects carry no expiry
+    try:
+        return int(raw)
+    except ValueError:
+        raise PayloadEncodingError(
+            f"{where}: metadata 'expires-at' is not a whole number of epoch seconds"
+        ) from None
+
+
+def _attribute_type(value: object) -> str:
+    if isinstance(value, dict) and len(value) == 1:
+        return str(next(iter(value)))
+    return type(value).__name__
 
 
 # --------------------------------------------------------------------------------------------
