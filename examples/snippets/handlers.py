@@ -60,7 +60,7 @@ from sfn_offload import PayloadRepository, write_item_file
 def write_items(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
     documents = [{"doc": n, "text": "lorem " * (60_000 if n % 50 == 0 else 20)} for n in range(200)]
     repository = PayloadRepository.from_env()  # SFN_OFFLOAD_TABLE / SFN_OFFLOAD_BUCKET
-    item_file = write_item_file(documents, repository, namespace=context.execution_arn or "local")
+    item_file = write_item_file(documents, repository, namespace=context.namespace or "local")
     return {"items": item_file.to_dict()}  # {"Bucket", "Key", "InputType", "count", ...}
 
 

@@ -10,7 +10,9 @@ object); on top of them:
   use;
 - ``stop_execution(error=None, cause=None)``: stop the running execution now (see
   :mod:`sfn_offload._stop`); the result can be returned or awaited (py2sfn's was ``async``);
-- ``execution_arn``: the current execution's ARN, or ``None``.
+- ``execution_arn``: the current execution's ARN, or ``None``;
+- ``namespace``: the key prefix this execution's payloads are stored under (for
+  :func:`~sfn_offload.write_item_file` and other explicit writes).
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ class TaskContext:
         execution_arn: str | None,
         client_factory: Callable[[], StateDataClient | None],
         stopper: Callable[[str | None, str | None], dict[str, Any]],
+        namespace: str | None = None,
     ) -> None:
         self._lambda_context = lambda_context
+        self.namespace = namespace
         self._client_factory = client_factory
         self._client: StateDataClient | None = None
         self._stopper = stopper

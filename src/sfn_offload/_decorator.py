@@ -187,6 +187,7 @@ class _Runtime:
         task_context = TaskContext(
             context,
             execution_arn=identity.execution_arn,
+            namespace=identity.namespace,
             client_factory=lambda: StateDataClient(
                 namespace=client_namespace, repository=self.repository
             ),
