@@ -31,6 +31,7 @@ from typing import Any, Final, Literal
 from ._client import parse_map_iteration
 from ._distributed import is_result_writer_output, raise_for_failures, read_result_writer
 from ._errors import PointerError
+from ._paths import Path, assign, jsonpath, shallow_copy
 from ._pointer import MARKER, Pointer
 from ._repository import PayloadRepository, ReadStats
 
@@ -46,7 +47,6 @@ _MARKERS: Final = (
     b'"ResultWriterDetails"',
 )
 
-Path = tuple[str | int, ...]
 ResultWriterMode = Literal["strict", "tolerant", "off"]
 
 
@@ -66,13 +66,6 @@ class _Slot:
     first: int
     count: int
     as_list: bool
-
-
-def _describe(path: Path) -> str:
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def _element_pointer(lst: Pointer, index: object, where: str) -> Pointer:
@@ -101,6 +94,21 @@ def _map_event_pointer(
         )
     partition_key = it.partition_key or f"{namespace}:{it.key}"
     return Pointer("dynamodb", table, partition_key, it.index)
+
+
+def parse_element_reference(node: Mapping[str, Any], where: str) -> tuple[Pointer, Pointer]:
+    """Validate ``{"sfn_offload_list": <list pointer>, "sfn_offload_index": i}``; returns the
+    list pointer and the pointer to element ``i``."""
+    extra = sorted(set(node) - {ELEMENT_LIST_KEY, ELEMENT_INDEX_KEY})
+    if extra or ELEMENT_INDEX_KEY not in node:
+        raise PointerError(
+            f"{where}: an element reference holds exactly {ELEMENT_LIST_KEY!r} and "
+            f"{ELEMENT_INDEX_KEY!r}; got keys {sorted(node)}"
+        )
+    lst = Pointer.from_dict(node[ELEMENT_LIST_KEY], where=f"{where}.{ELEMENT_LIST_KEY}")
+    if not lst.is_list:
+        raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
+    return lst, _element_pointer(lst, node[ELEMENT_INDEX_KEY], where)
 
 
 def hydrate(
@@ -132,7 +140,7 @@ def hydrate(
     manifests: list[tuple[Path, Any]] = []
 
     def add(path: Path, pointers: list[Pointer], as_list: bool) -> None:
-        where = f"event at {_describe(path)}"
+        where = f"event at {jsonpath(path)}"
         slots.append(_Slot(path, len(loads), len(pointers), as_list))
         loads.extend(pointers)
         wheres.extend(
@@ -154,7 +162,7 @@ def hydrate(
                 manifests.append((path, node))
                 continue
             if MARKER in node:
-                pointer = Pointer.from_dict(node, where=f"event at {_describe(path)}")
+                pointer = Pointer.from_dict(node, where=f"event at {jsonpath(path)}")
                 if pointer.is_list:
                     count = pointer.count or 0
                     add(path, [_element_pointer(pointer, i, "") for i in range(count)], True)
@@ -162,17 +170,9 @@ def hydrate(
                     add(path, [pointer], as_list=False)
                 continue
             if ELEMENT_LIST_KEY in node:
-                where = f"event at {_describe(path)}"
-                extra = sorted(set(node) - {ELEMENT_LIST_KEY, ELEMENT_INDEX_KEY})
-                if extra or ELEMENT_INDEX_KEY not in node:
-                    raise PointerError(
-                        f"{where}: an element reference holds exactly {ELEMENT_LIST_KEY!r} and "
-                        f"{ELEMENT_INDEX_KEY!r}; got keys {sorted(node)}"
-                    )
-                lst = Pointer.from_dict(node[ELEMENT_LIST_KEY], where=f"{where}.{ELEMENT_LIST_KEY}")
-                if not lst.is_list:
-                    raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
-                add(path, [_element_pointer(lst, node[ELEMENT_INDEX_KEY], where)], False)
+                where = f"event at {jsonpath(path)}"
+                lst, element = parse_element_reference(node, where)
+                add(path, [element], False)
                 if fan_out_counts is not None:
                     fan_out_counts.append(lst.count or 0)
                 continue
@@ -187,11 +187,11 @@ def hydrate(
         if loads
         else []
     )
-    result = _shallow_copy(event)
+    result = shallow_copy(event)
     copied = {id(result)}
     for slot in slots:
         part = values[slot.first : slot.first + slot.count]
-        result = _assign(result, slot.path, part if slot.as_list else part[0], copied)
+        result = assign(result, slot.path, part if slot.as_list else part[0], copied)
     for path, node in manifests:
         runs = read_result_writer(node, repo, trusted=False)
         # Children's outputs may hold pointers (decorated children offload too): one more
@@ -204,31 +204,5 @@ def hydrate(
             value: Any = runs.succeeded
         else:
             value = runs.to_dict()
-        result = _assign(result, path, value, copied)
+        result = assign(result, path, value, copied)
     return result
-
-
-def _shallow_copy(node: Any) -> Any:
-    # Any Mapping, not only dict: a py2sfn Map event is recognised in any Mapping, and the
-    # caller's object must not receive its element.
-    if isinstance(node, Mapping):
-        return dict(node)
-    if isinstance(node, list):
-        return list(node)
-    return node
-
-
-def _assign(root: Any, path: Path, value: Any, copied: set[int]) -> Any:
-    """Set ``value`` at ``path``, copying each container on the way once (copy-on-write)."""
-    if not path:
-        return value
-    container = root
-    for key in path[:-1]:
-        child = container[key]
-        if id(child) not in copied:
-            child = _shallow_copy(child)
-            copied.add(id(child))
-            container[key] = child
-        container = child
-    container[path[-1]] = value
-    return root

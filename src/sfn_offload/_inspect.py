@@ -39,7 +39,8 @@ from ._errors import (
     StoreError,
     translate_aws_errors,
 )
-from ._hydrate import ELEMENT_INDEX_KEY, ELEMENT_LIST_KEY, MAP_VALUE_KEY
+from ._hydrate import ELEMENT_LIST_KEY, MAP_VALUE_KEY, parse_element_reference
+from ._paths import Path, assign, jsonpath, shallow_copy
 from ._pointer import MARKER, MAX_INDEX, Pointer
 from ._repository import PayloadRepository
 from ._stores import Address, PayloadStore, Record
@@ -63,7 +64,7 @@ __all__ = [
 ]
 
 ReferenceKind = Literal["pointer", "list", "element", "py2sfn", "py2sfn-list", "py2sfn-map"]
-Path = tuple[str | int, ...]
+
 #: ``progress(phase, done, total)``: phase ``"history"`` (events read, total unknown) or
 #: ``"resolve"`` (state inputs/outputs resolved out of ``total``).
 Progress = Callable[[str, int, int | None], None]
@@ -83,14 +84,6 @@ _END_STATUS: Final = {
 _ITERATION_ENDS: Final = frozenset(
     {"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
 )
-
-
-def jsonpath(path: Path) -> str:
-    """``("a", 0, "b")`` as ``$.a[0].b``."""
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,18 +198,8 @@ def parse_reference(
         pointer = Pointer.from_dict(node, where=where)
         return Reference(path, "list" if pointer.is_list else "pointer", pointer)
     if ELEMENT_LIST_KEY in node:
-        extra = sorted(set(node) - {ELEMENT_LIST_KEY, ELEMENT_INDEX_KEY})
-        if extra or ELEMENT_INDEX_KEY not in node:
-            raise PointerError(
-                f"{where}: an element reference holds exactly {ELEMENT_LIST_KEY!r} and "
-                f"{ELEMENT_INDEX_KEY!r}; got keys {sorted(node)}"
-            )
-        lst = Pointer.from_dict(node[ELEMENT_LIST_KEY], where=f"{where}.{ELEMENT_LIST_KEY}")
-        if not lst.is_list:
-            raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
-        return Reference(path, "list", lst).element(
-            _index(node[ELEMENT_INDEX_KEY], ELEMENT_INDEX_KEY, where)
-        )
+        lst, element = parse_element_reference(node, where)
+        return Reference(path, "list", lst).element(element.index)
     if _py2sfn_result(node):
         table, partition_key = node["table_name"], node["partition_key"]
         items = node.get("items")
@@ -305,13 +288,13 @@ def resolve(
         label = " ".join(part for part in (where, ref.path and f"at {ref.jsonpath}") if part)
         wheres.extend(f"{label} ({p.describe()})" if label else p.describe() for p in pointers)
     values = repo.read_many(loads, trusted=trusted, wheres=wheres) if loads else []
-    result = _copy(document)
+    result = shallow_copy(document)
     copied = {id(result)}
     sized = []
     for ref, (first, count) in zip(references, spans, strict=True):
         part = values[first : first + count]
         value = part if ref.is_list else part[0]
-        result = _put(result, ref.path, value, copied)
+        result = assign(result, ref.path, value, copied)
         sized.append(replace(ref, resolved_bytes=len(dumps(value, where=ref.jsonpath))))
     return result, sized
 
@@ -320,30 +303,6 @@ def load(reference: Reference, repo: PayloadRepository, *, trusted: bool = False
     """The data one reference stands for (verified; allow-lists enforced unless ``trusted``)."""
     value, _ = resolve(None, [replace(reference, path=())], repo, trusted=trusted)
     return value
-
-
-def _copy(node: Any) -> Any:
-    if isinstance(node, dict):
-        return dict(node)
-    if isinstance(node, list):
-        return list(node)
-    return node
-
-
-def _put(root: Any, path: Path, value: Any, copied: set[int]) -> Any:
-    """Set ``value`` at ``path``, copying each container on the way once (copy-on-write)."""
-    if not path:
-        return value
-    container = root
-    for key in path[:-1]:
-        child = container[key]
-        if id(child) not in copied:
-            child = _copy(child)
-            copied.add(id(child))
-            container[key] = child
-        container = child
-    container[path[-1]] = value
-    return root
 
 
 # --------------------------------------------------------------------------------------------

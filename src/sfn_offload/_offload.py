@@ -25,6 +25,7 @@ from typing import Any, Final, TypeVar
 
 from ._codec import Encoded, dumps, encode_json_bytes
 from ._errors import ConfigurationError, PayloadTooLargeError
+from ._paths import Path, assign, exists, get
 from ._pointer import Pointer
 from ._repository import PayloadRepository
 from ._stores import Address, Record
@@ -35,7 +36,6 @@ __all__ = ["FanOut", "OffloadStats", "fan_out", "offload", "parse_path"]
 MIN_OFFLOAD_BYTES: Final = 1024
 _HINT = re.compile(r"[^A-Za-z0-9._\-]+")
 
-Path = tuple[str | int, ...]
 T = TypeVar("T")
 
 # Set by fan_out() so the offload step only walks the result for FanOut lists when there are any.
@@ -100,37 +100,6 @@ class OffloadStats:
 def _hint(path: Path) -> str:
     text = ".".join(str(p) for p in path) or "result"
     return _HINT.sub("_", text)[:40]
-
-
-def _get(root: Any, path: Path) -> Any:
-    node = root
-    for key in path:
-        node = node[key]
-    return node
-
-
-def _copy_along(root: Any, path: Path, copied: set[int]) -> Any:
-    """Copy-on-write containers from ``root`` down to ``path``'s parent; returns new root."""
-    if id(root) not in copied:
-        root = dict(root) if isinstance(root, dict) else list(root)
-        copied.add(id(root))
-    node = root
-    for key in path[:-1]:
-        child = node[key]
-        if id(child) not in copied:
-            child = dict(child) if isinstance(child, dict) else list(child)
-            copied.add(id(child))
-            node[key] = child
-        node = child
-    return root
-
-
-def _set(root: Any, path: Path, value: Any, copied: set[int]) -> Any:
-    if not path:
-        return value
-    root = _copy_along(root, path, copied)
-    _get(root, path[:-1])[path[-1]] = value
-    return root
 
 
 def _sizes(node: Any, path: Path, out: list[tuple[int, Path]]) -> int:
@@ -235,7 +204,7 @@ def _store_fan_outs(
     found: list[Path] = []
     for path in paths:
         try:
-            node = _get(result, path)
+            node = get(result, path)
         except (KeyError, IndexError, TypeError):
             continue  # an optional field the handler did not return this time
         if isinstance(node, list):
@@ -259,14 +228,14 @@ def _store_fan_outs(
             "fan-out stores one DynamoDB item per element and needs a table: set SFN_OFFLOAD_TABLE"
         )
     for path in found:
-        elements = _get(result, path)
+        elements = get(result, path)
         raws = [dumps(e, where=f"result at {path!r} element {i}") for i, e in enumerate(elements)]
         encoded = [_encode(repo, raw) for raw in raws]
         digest = _list_digest(encoded)
         partition_key = f"{namespace}:{_hint(path)}:list-{digest}"
         repo.write_items(table, partition_key, encoded)
         pointer = Pointer("dynamodb", table, partition_key, count=len(elements))
-        result = _set(result, path, pointer.to_dict(with_items=True), copied)
+        result = assign(result, path, pointer.to_dict(with_items=True), copied)
         stats.fanned_out_lists += 1
         stats.fanned_out_elements += len(elements)
         stats.pointers.append(pointer.describe())
@@ -322,7 +291,7 @@ def offload(
         total -= size - _pointer_cost(repo, namespace, path)
     if total > budget:
         if keep_inline:
-            kept = sum(len(dumps(_get(result, p))) for p in keep_inline if _exists(result, p))
+            kept = sum(len(dumps(get(result, p))) for p in keep_inline if exists(result, p))
             raise PayloadTooLargeError(
                 f"handler result is {len(raw)} bytes; even with its large parts offloaded the "
                 f"inline remainder stays over the {budget}-byte budget (keep_inline paths hold "
@@ -333,25 +302,17 @@ def offload(
 
     entries = []
     for path in chosen:
-        part_raw = raw if not path else dumps(_get(result, path))
+        part_raw = raw if not path else dumps(get(result, path))
         enc = _encode(repo, part_raw)
         entries.append((f"{namespace}:{_hint(path)}:{enc.sha256[:20]}", enc))
         stats.offloaded_bytes += len(part_raw)
         stats.stored_bytes += enc.size
     pointers = write_values(repo, entries)
     for path, pointer in zip(chosen, pointers, strict=True):
-        result = _set(result, path, pointer.to_dict(), copied)
+        result = assign(result, path, pointer.to_dict(), copied)
         stats.pointers.append(pointer.describe())
     stats.offloaded = len(pointers)
     stats.inline_bytes = len(
         json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     )
     return result
-
-
-def _exists(root: Any, path: Path) -> bool:
-    try:
-        _get(root, path)
-    except (KeyError, IndexError, TypeError):
-        return False
-    return True

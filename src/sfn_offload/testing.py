@@ -255,30 +255,16 @@ class LocalStepFunctions:
         return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
 
     def _create_resources(self) -> None:
-        ddb = self.client("dynamodb")
-        ddb.create_table(
-            TableName=self.table,
-            KeySchema=[
-                {"AttributeName": "partition_key", "KeyType": "HASH"},
-                {"AttributeName": "sort_key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "partition_key", "AttributeType": "S"},
-                {"AttributeName": "sort_key", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.update_time_to_live(
-            TableName=self.table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-        )
-        s3 = self.client("s3")
-        if self.region == "us-east-1":
-            s3.create_bucket(Bucket=self.bucket)
-        else:
-            s3.create_bucket(
-                Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
-            )
+        # The same table and bucket `sfn-offload setup` creates: py2sfn key schema with TTL on
+        # expires_at; encryption, public access blocked and lifecycle expiry on the bucket.
+        from ._setup import ensure_bucket, ensure_table
+
+        _kit_thread.quiet = True  # set-up requests are not the tasks' requests
+        try:
+            ensure_table(self.client("dynamodb"), self.table)
+            ensure_bucket(self.client("s3"), self.bucket, ttl_days=7)
+        finally:
+            _kit_thread.quiet = False
         role = self.client("iam").create_role(
             RoleName="sfn-offload-local",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
