@@ -151,7 +151,8 @@ def _instrument(client: Any) -> None:
     """Hooks on a client sfn-offload created itself (never on an injected one)."""
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(f"needs-retry.{service}", _give_up_at_deadline)
-    client.meta.events.register_first(f"before-call.{service}", _mark_quiet)
+    # Last, so that a handler answering or failing the call first (a Stubber) leaves no mark.
+    client.meta.events.register_last(f"before-call.{service}", _mark_quiet)
     client.meta.events.register_last(f"after-call.{service}", _unmark_quiet)
     client.meta.events.register_last(f"after-call-error.{service}", _unmark_quiet)
 

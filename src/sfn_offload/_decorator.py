@@ -35,6 +35,7 @@ from ._hydrate import ResultWriterMode, hydrate, may_contain_references
 from ._identity import ExecutionIdentity, resolve_identity
 from ._offload import OffloadStats, offload, parse_path, reset_fan_out_flag
 from ._repository import PayloadRepository, ReadStats
+from ._retry import retry_deadline
 from ._stop import StopExecution, send_stop, stop_failure
 
 if TYPE_CHECKING:
@@ -301,23 +302,26 @@ def _wrap(handler: Callable[P, R], runtime: _Runtime) -> Callable[P, R]:
         async_handler = cast(Callable[..., Awaitable[Any]], handler)
 
         async def async_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
-            hydrated, task_context, invocation = runtime.before(event, context)
-            try:
-                result = await async_handler(hydrated, task_context, *args, **kwargs)
-            except StopExecution as exc:
-                return runtime.on_stop(invocation, exc)
-            return runtime.after(invocation, result)
+            # Retries of this invocation's requests stop before the Lambda's time runs out.
+            with retry_deadline(context):
+                hydrated, task_context, invocation = runtime.before(event, context)
+                try:
+                    result = await async_handler(hydrated, task_context, *args, **kwargs)
+                except StopExecution as exc:
+                    return runtime.on_stop(invocation, exc)
+                return runtime.after(invocation, result)
 
         wrapper: Callable[..., Any] = async_wrapper
     else:
 
         def sync_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
-            hydrated, task_context, invocation = runtime.before(event, context)
-            try:
-                result = handler(hydrated, task_context, *args, **kwargs)  # type: ignore[arg-type]
-            except StopExecution as exc:
-                return runtime.on_stop(invocation, exc)
-            return runtime.after(invocation, result)
+            with retry_deadline(context):
+                hydrated, task_context, invocation = runtime.before(event, context)
+                try:
+                    result = handler(hydrated, task_context, *args, **kwargs)  # type: ignore[arg-type]
+                except StopExecution as exc:
+                    return runtime.on_stop(invocation, exc)
+                return runtime.after(invocation, result)
 
         wrapper = sync_wrapper
     functools.update_wrapper(wrapper, handler)

@@ -16,6 +16,7 @@ StopExecution fails with a clear error.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -63,6 +64,21 @@ def _namespace(name: str, arn: str) -> str:
     return f"{name}.{hashlib.sha256(arn.encode('utf-8')).hexdigest()[:8]}"
 
 
+@functools.lru_cache(maxsize=64)
+def _from_arn(arn: str, source: str) -> ExecutionIdentity | None:
+    # Cached: every invocation of an execution's tasks parses the same ARN (and hashes it).
+    match = _EXECUTION_ARN.match(arn)
+    if match is None:
+        return None
+    return ExecutionIdentity(
+        arn,
+        match["name"],
+        _namespace(match["name"], arn),
+        express=match["kind"] == "express",
+        source=source,
+    )
+
+
 def resolve_identity(
     event: object, context: Any, *, execution_arn_key: str = "sfn_execution_arn"
 ) -> ExecutionIdentity:
@@ -76,14 +92,8 @@ def resolve_identity(
             meta = raw_meta
             candidates.append((meta.get("sfn_execution_arn"), "event.meta.sfn_execution_arn"))
     for value, source in candidates:
-        if isinstance(value, str) and (match := _EXECUTION_ARN.match(value)):
-            return ExecutionIdentity(
-                value,
-                match["name"],
-                _namespace(match["name"], value),
-                express=match["kind"] == "express",
-                source=source,
-            )
+        if isinstance(value, str) and (identity := _from_arn(value, source)) is not None:
+            return identity
     name, machine = meta.get("sfn_execution_name"), meta.get("sfn_state_machine_name")
     function_arn = getattr(context, "invoked_function_arn", None)
     if isinstance(name, str) and name and isinstance(machine, str) and machine:

@@ -25,7 +25,9 @@ Invariants:
   never read (pointers name exactly what was written with them) and expires with the TTL (items)
   and the bucket's lifecycle rule (objects).
 - **Verified loads.** Every load checks size and SHA-256 against the pointer (and the item's own
-  record of them), then decodes.
+  record of them), then decodes. Items and S3 objects past their recorded expiry are refused
+  (:class:`~sfn_offload.NoItemFound`) even while DynamoDB TTL or the lifecycle rule has not
+  deleted them yet.
 """
 
 from __future__ import annotations
@@ -202,7 +204,7 @@ class PayloadRepository:
         item, s3_write = self._item_record(table, partition_key, index, encoded, self.expires_at())
         if s3_write is not None:
             self.s3.put(*s3_write)
-        with self._undo_on_failure([s3_write[0]] if s3_write else []):
+        with self._undo_on_failure(table, partition_key, [s3_write] if s3_write else []):
             old = self.dynamodb.put(Address(table, partition_key, index), item)
         self._delete_replaced_overflow({index: old} if old else {}, {index: item})
         return self._pointer("dynamodb", table, partition_key, index, encoded)
@@ -243,7 +245,7 @@ class PayloadRepository:
         if s3_writes:
             self.s3.put_many(s3_writes)
         if items:
-            with self._undo_on_failure([address for address, _ in s3_writes]):
+            with self._undo_on_failure(table, partition_key, s3_writes):
                 self.dynamodb.put_many(items)
         stale = [Address(table, partition_key, i) for i in existing if i >= len(encoded)]
         if stale:
@@ -290,19 +292,35 @@ class PayloadRepository:
         return self._pointer("s3", bucket, key, index, encoded)
 
     @contextlib.contextmanager
-    def _undo_on_failure(self, s3_addresses: Sequence[Address]) -> Iterator[None]:
-        """If the item write fails, delete the overflow objects just written for it.
+    def _undo_on_failure(
+        self, table: str, partition_key: str, s3_writes: Sequence[tuple[Address, Record]]
+    ) -> Iterator[None]:
+        """If the item write fails, delete the overflow objects no committed item refers to.
 
         Without this, a failed item write would leave S3 objects no item refers to (py2sfn's
-        orphan bug). Best effort: the item error is what the caller sees either way.
+        orphan bug). But a failed write may still have committed some items: the other batches
+        of a ``put_items``, or a request whose response was lost after DynamoDB applied it. Those
+        items need their objects (and a retry skips elements already written identically), so
+        the items are read back first and only objects whose item does not hold the new record
+        are deleted. If that read fails too, nothing is deleted: the retry overwrites the objects
+        (same keys) or the lifecycle rule expires them, while deleting could leave an item
+        pointing at nothing. Best effort: the item error is what the caller sees either way.
         """
         try:
             yield
         except BaseException:
-            if s3_addresses:
-                # Best effort: the lifecycle rule expires leftovers; the item error matters more.
+            if s3_writes:
                 with contextlib.suppress(SfnOffloadError):
-                    self.s3.delete_many(s3_addresses)
+                    committed = self.dynamodb.get_many(
+                        [Address(table, partition_key, a.index) for a, _ in s3_writes]
+                    )
+                    unreferenced = []
+                    for address, record in s3_writes:
+                        item = committed.get(Address(table, partition_key, address.index))
+                        if item is None or (item.redirect, item.sha256) != (address, record.sha256):
+                            unreferenced.append(address)
+                    if unreferenced:
+                        self.s3.delete_many(unreferenced)
             raise
 
     @staticmethod

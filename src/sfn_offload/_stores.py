@@ -435,7 +435,13 @@ class DynamoDBStore:
 
 
 class S3Store:
-    """Payloads as S3 objects; digest and encoding travel as object metadata."""
+    """Payloads as S3 objects; digest, encoding and expiry travel as object metadata.
+
+    Metadata: ``sha256``, ``encoding`` and ``expires-at`` (epoch seconds, the same TTL as the
+    items), which :meth:`get` returns as the record's ``expires_at`` so that expired objects
+    are refused like expired items. Objects get SSE-KMS under ``kms_key_id`` when it is set, and
+    every request names ``expected_bucket_owner`` when it is set.
+    """
 
     backend = "s3"
 

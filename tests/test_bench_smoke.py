@@ -1,0 +1,47 @@
+"""`bench/run.py --quick` runs end to end and reports every measurement (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MEASUREMENTS = (
+    "fanout_write",
+    "hydrate",
+    "latency",
+    "decorator_overhead",
+    "cold_start",
+    "storage",
+    "memory",
+    "targets",
+)
+
+
+def test_quick_bench_runs_and_reports_every_measurement(tmp_path: Path) -> None:
+    """GIVEN the benchmark WHEN run with --quick THEN it exits 0 and writes every section."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    results = json.loads((tmp_path / "latest.json").read_text())
+    for key in MEASUREMENTS:
+        assert key in results, key
+        assert "error" not in results[key], results[key]
+    assert not results["errors"]
+    assert set(results["fanout_write"]) == {"fanout_small", "fanout_large"}
+    for case in (*results["fanout_write"].values(), *results["hydrate"].values()):
+        for run in case.values():
+            assert set(run["impls"]) == {"sfn-offload", "py2sfn", "floor"}
+    assert results["latency"]["rows"]
+    assert all(t["verdict"] in ("PASS", "FAIL") for t in results["targets"])
+    assert "## Targets" in (tmp_path / "latest.md").read_text()
