@@ -17,7 +17,6 @@ overwrites itself) and unique per payload (two states never overwrite each other
 from __future__ import annotations
 
 import contextvars
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -269,9 +268,10 @@ def offload(
     stats.budget = budget
     copied: set[int] = set()
     result = _store_fan_outs(result, repo, namespace, fan_out_paths, stats, copied)
-    raw = dumps(result, where="handler result")
-    stats.result_bytes = stats.inline_bytes = len(raw)
-    if len(raw) <= budget:
+    raw: bytes | None = dumps(result, where="handler result")
+    assert raw is not None
+    result_bytes = stats.result_bytes = stats.inline_bytes = len(raw)
+    if result_bytes <= budget:
         return result
 
     candidates: list[tuple[int, Path]] = []
@@ -293,26 +293,27 @@ def offload(
         if keep_inline:
             kept = sum(len(dumps(get(result, p))) for p in keep_inline if exists(result, p))
             raise PayloadTooLargeError(
-                f"handler result is {len(raw)} bytes; even with its large parts offloaded the "
+                f"handler result is {result_bytes} bytes; even with its large parts offloaded the "
                 f"inline remainder stays over the {budget}-byte budget (keep_inline paths hold "
                 f"{kept} bytes)"
             )
         chosen = [()]  # nothing smaller fits: the whole result becomes one pointer
         stats.whole_result = True
+    else:
+        raw = None  # parts are serialized on their own: do not hold the whole copy too
 
     entries = []
     for path in chosen:
-        part_raw = raw if not path else dumps(get(result, path))
+        part_raw = raw if raw is not None and not path else dumps(get(result, path))
         enc = _encode(repo, part_raw)
+        del part_raw  # gzip (if any) made its own copy; keep peak memory near 2x the payload
         entries.append((f"{namespace}:{_hint(path)}:{enc.sha256[:20]}", enc))
-        stats.offloaded_bytes += len(part_raw)
+        stats.offloaded_bytes += enc.json_size
         stats.stored_bytes += enc.size
     pointers = write_values(repo, entries)
     for path, pointer in zip(chosen, pointers, strict=True):
         result = assign(result, path, pointer.to_dict(), copied)
         stats.pointers.append(pointer.describe())
     stats.offloaded = len(pointers)
-    stats.inline_bytes = len(
-        json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    )
+    stats.inline_bytes = len(dumps(result, where="handler result"))
     return result

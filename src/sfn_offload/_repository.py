@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -436,24 +437,29 @@ class PayloadRepository:
                 sources.append((item, None))
         objects = self.s3.get_many(s3_addresses) if s3_addresses else {}
         stats.s3_objects += len(objects)
+        # Release each object's bytes once its last pointer is decoded: hydrating a 50 MB
+        # payload should not hold the body and the parsed value longer than needed.
+        uses = Counter(s3_addresses)
         values = []
         total = 0
         for pointer, where, (item, address) in zip(pointers, wheres, sources, strict=True):
             if address is not None:
-                found = objects.get(address)
+                uses[address] -= 1
+                found = objects.get(address) if uses[address] else objects.pop(address, None)
                 if found is None:
                     raise NoItemFound(
                         f"{where}: no S3 object at bucket {address.container!r} key "
                         f"{address.key!r} (never written, or expired by the bucket's lifecycle)"
                     )
-                record = found
+                record, found = found, None
                 self._check_fresh(record, where, what="S3 object")
             else:
                 assert item is not None
                 record = item
-            value, size = self._decode(pointer, item, record, where, max_bytes, total)
-            total += size
             stats.stored_bytes += len(record.body or b"")
+            value, size = self._decode(pointer, item, record, where, max_bytes, total)
+            del record
+            total += size
             values.append(value)
         stats.json_bytes += total
         return values
