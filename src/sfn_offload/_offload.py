@@ -268,9 +268,11 @@ def offload(
     stats.budget = budget
     copied: set[int] = set()
     result = _store_fan_outs(result, repo, namespace, fan_out_paths, stats, copied)
-    raw: bytes | None = dumps(result, where="handler result")
-    assert raw is not None
-    result_bytes = stats.result_bytes = stats.inline_bytes = len(raw)
+    # Only the size is kept: measuring and storing parts serializes them anew, and holding this
+    # copy too would add a whole payload to peak memory.
+    result_bytes = stats.result_bytes = stats.inline_bytes = len(
+        dumps(result, where="handler result")
+    )
     if result_bytes <= budget:
         return result
 
@@ -299,14 +301,11 @@ def offload(
             )
         chosen = [()]  # nothing smaller fits: the whole result becomes one pointer
         stats.whole_result = True
-    else:
-        raw = None  # parts are serialized on their own: do not hold the whole copy too
 
     entries = []
     for path in chosen:
-        part_raw = raw if raw is not None and not path else dumps(get(result, path))
+        part_raw = dumps(get(result, path))
         enc = _encode(repo, part_raw)
-        del part_raw  # gzip (if any) made its own copy; keep peak memory near 2x the payload
         entries.append((f"{namespace}:{_hint(path)}:{enc.sha256[:20]}", enc))
         stats.offloaded_bytes += enc.json_size
         stats.stored_bytes += enc.size

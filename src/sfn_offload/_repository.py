@@ -505,7 +505,9 @@ class PayloadRepository:
         # all py2sfn-written pointers can be checked against, when present).
         verify(body, size=pointer.size, sha256=pointer.sha256, where=where)
         recorded = item if item is not None else record
-        verify(body, size=recorded.size, sha256=recorded.sha256, where=where)
+        if (recorded.sha256, recorded.size) != (pointer.sha256, pointer.size):
+            # Hash again only when the item records something the pointer did not vouch for.
+            verify(body, size=recorded.size, sha256=recorded.sha256, where=where)
         encoding = recorded.encoding if pointer.sha256 is None else pointer.encoding
         if (
             pointer.sha256 is not None
