@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples tools
-	$(PY) -m ruff format --check src tests examples tools
+	$(PY) -m ruff check src tests examples tools bench
+	$(PY) -m ruff format --check src tests examples tools bench
 	$(VENV)/bin/cfn-lint examples/order_report/template.yaml
 
 typecheck: $(STAMP)
