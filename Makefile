@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: help install test lint typecheck unit demo bench docs clean
 
 help:
-	@echo "make demo   - offload and load a multi-MB payload on moto (no AWS account)"
+	@echo "make demo   - run the order-report state machine in moto (no AWS account)"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmarks under bench/"
 
