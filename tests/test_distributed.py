@@ -52,7 +52,7 @@ def test_item_file_holds_items_and_pointers_for_oversized_elements(
     items = [{"n": 1}, {"n": 2, "blob": "z" * 300_000}, {"n": 3, "text": "Zoë"}]
     item_file = write_item_file(items, repo, namespace="run-1", name="work", item_format=fmt)
     body = _get(local, item_file.key)
-    assert item_file.key == f"sfn-offload/run-1/work.{fmt}"
+    assert item_file.key == f"sfn-offload/run-1/work-{item_file.sha256[:20]}.{fmt}"
     assert item_file.input_type == fmt.upper()
     assert (item_file.count, item_file.offloaded, item_file.size) == (3, 1, len(body))
     rows = json.loads(body) if fmt == "json" else [json.loads(x) for x in body.splitlines()]

@@ -33,7 +33,7 @@ from ._context import TaskContext
 from ._errors import ConfigurationError
 from ._hydrate import ResultWriterMode, hydrate, may_contain_references
 from ._identity import ExecutionIdentity, resolve_identity
-from ._offload import OffloadStats, offload, parse_path, reset_fan_out_flag
+from ._offload import OffloadStats, offload, parse_path
 from ._repository import PayloadRepository, ReadStats
 from ._retry import retry_deadline
 from ._stop import StopExecution, send_stop, stop_failure
@@ -152,7 +152,6 @@ class _Runtime:
     # -- one invocation -----------------------------------------------------------------
 
     def before(self, event: Any, context: Any) -> tuple[Any, TaskContext, _Invocation]:
-        reset_fan_out_flag()
         opts = self.options
         raw = dumps(event, where="incoming event") if _needs_measure(opts) else b""
         identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)

@@ -101,8 +101,9 @@ def write_item_file(
 
     Elements whose JSON exceeds ``max_element_bytes`` are offloaded first (one batch) and
     replaced in the file by their pointers. The object goes to
-    ``{s3_prefix}{namespace}/{name}.{json|jsonl}`` in the configured bucket; its key is
-    deterministic, so a retried task overwrites it.
+    ``{s3_prefix}{namespace}/{name}-{digest prefix}.{json|jsonl}`` in the configured bucket: a
+    retried task with the same items overwrites it, and other item files of the execution are
+    never overwritten.
     """
     cfg = repository.config
     if not cfg.bucket:
@@ -128,8 +129,9 @@ def write_item_file(
         body = b"[" + b",".join(raws) + b"]"
     else:
         body = b"".join(raw + b"\n" for raw in raws)
-    key = f"{cfg.s3_prefix}{namespace}/{name}.{item_format}"
     sha = digest(body)
+    # The digest keeps two item files of one execution apart; the same items rewrite the same key.
+    key = f"{cfg.s3_prefix}{namespace}/{name}-{sha[:20]}.{item_format}"
     repository.s3.put(
         Address(cfg.bucket, key),
         Record(body, "json", sha, len(body), expires_at=repository.expires_at()),

@@ -30,7 +30,7 @@ from typing import Any, Final, Literal
 
 from ._client import parse_map_iteration
 from ._distributed import is_result_writer_output, raise_for_failures, read_result_writer
-from ._errors import PointerError
+from ._errors import PayloadTooLargeError, PointerError
 from ._paths import Path, assign, jsonpath, shallow_copy
 from ._pointer import MARKER, Pointer
 from ._repository import PayloadRepository, ReadStats
@@ -182,6 +182,9 @@ def hydrate(
 
     if not slots and not manifests:
         return event
+    # The cap is for the whole event: nested batches (ResultWriter outputs) get what is left.
+    stats = stats if stats is not None else ReadStats()
+    start = stats.json_bytes
     values = (
         repo.read_many(loads, trusted=False, max_bytes=max_bytes, stats=stats, wheres=wheres)
         if loads
@@ -196,8 +199,14 @@ def hydrate(
         runs = read_result_writer(node, repo, trusted=False)
         # Children's outputs may hold pointers (decorated children offload too): one more
         # batch, without following ResultWriter outputs again.
+        left = None if max_bytes is None else max_bytes - (stats.json_bytes - start)
+        if left is not None and left < 0:
+            raise PayloadTooLargeError(
+                f"event at {jsonpath(path)}: the event already loaded "
+                f"{stats.json_bytes - start} bytes, over the {max_bytes}-byte hydration cap"
+            )
         runs.succeeded = hydrate(
-            runs.succeeded, repo, max_bytes=max_bytes, stats=stats, result_writer="off"
+            runs.succeeded, repo, max_bytes=left, stats=stats, result_writer="off"
         )
         if result_writer == "strict":
             raise_for_failures(runs)

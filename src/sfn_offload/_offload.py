@@ -16,15 +16,15 @@ overwrites itself) and unique per payload (two states never overwrite each other
 
 from __future__ import annotations
 
-import contextvars
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from ._codec import Encoded, dumps, encode_json_bytes
 from ._errors import ConfigurationError, PayloadTooLargeError
-from ._paths import Path, assign, exists, get
+from ._paths import Path, assign, exists, get, jsonpath
 from ._pointer import Pointer
 from ._repository import PayloadRepository
 from ._stores import Address, Record
@@ -37,8 +37,10 @@ _HINT = re.compile(r"[^A-Za-z0-9._\-]+")
 
 T = TypeVar("T")
 
-# Set by fan_out() so the offload step only walks the result for FanOut lists when there are any.
-_fan_out_used: contextvars.ContextVar[bool] = contextvars.ContextVar("_fan_out_used", default=False)
+# Set (never reset) the first time fan_out() runs in this process: results are only walked for
+# FanOut lists once the helper has been used at all. A per-invocation or context-bound flag
+# would miss lists built in a worker thread, another asyncio task, or kept in a cache.
+_FAN_OUT_EVER_USED = threading.Event()
 
 
 class FanOut(list[Any]):
@@ -56,13 +58,8 @@ def fan_out(items: Sequence[T]) -> list[T]:
     >>> rows
     [{'id': 1}, {'id': 2}]
     """
-    _fan_out_used.set(True)
+    _FAN_OUT_EVER_USED.set()
     return FanOut(items)
-
-
-def reset_fan_out_flag() -> contextvars.Token[bool]:
-    """Clear the fan-out marker flag at the start of an invocation."""
-    return _fan_out_used.set(False)
 
 
 def parse_path(path: str) -> Path:
@@ -208,7 +205,7 @@ def _store_fan_outs(
             continue  # an optional field the handler did not return this time
         if isinstance(node, list):
             found.append(path)
-    if _fan_out_used.get():
+    if _FAN_OUT_EVER_USED.is_set():
         stack: list[tuple[Path, Any]] = [((), result)]
         while stack:
             path, node = stack.pop()
@@ -226,9 +223,14 @@ def _store_fan_outs(
         raise ConfigurationError(
             "fan-out stores one DynamoDB item per element and needs a table: set SFN_OFFLOAD_TABLE"
         )
+    # Deepest first: an inner list must be stored before an outer one replaces its container.
+    found.sort(key=len, reverse=True)
     for path in found:
         elements = get(result, path)
-        raws = [dumps(e, where=f"result at {path!r} element {i}") for i, e in enumerate(elements)]
+        raws = [
+            dumps(e, where=f"result element {i} at {jsonpath((*path, i))}")
+            for i, e in enumerate(elements)
+        ]
         encoded = [_encode(repo, raw) for raw in raws]
         digest = _list_digest(encoded)
         partition_key = f"{namespace}:{_hint(path)}:list-{digest}"

@@ -1,0 +1,123 @@
+"""Regressions found by review: fan-out outside the invocation's context, nested fan-out
+paths, the per-event hydration cap, and item files of one execution."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from sfn_offload import (
+    MemoryStore,
+    OffloadConfig,
+    PayloadRepository,
+    PayloadTooLargeError,
+    fan_out,
+    hydrate,
+    offload,
+    state_offload,
+    write_item_file,
+)
+from sfn_offload._offload import parse_path
+
+
+def _repo() -> PayloadRepository:
+    return PayloadRepository(
+        OffloadConfig(table="state", bucket="state-bucket"),
+        dynamodb=MemoryStore("dynamodb"),
+        s3=MemoryStore("s3"),
+    )
+
+
+@functools.lru_cache
+def _catalog() -> list[dict[str, int]]:
+    return fan_out([{"id": i} for i in range(3)])
+
+
+def test_fan_out_lists_built_in_a_cache_a_thread_or_a_task_are_still_fanned_out() -> None:
+    repo = _repo()
+
+    @state_offload(repository=repo)
+    def cached(event: Any, context: Any) -> Any:
+        return {"rows": _catalog()}
+
+    @state_offload(repository=repo)
+    def threaded(event: Any, context: Any) -> Any:
+        with ThreadPoolExecutor(1) as pool:
+            return {"rows": pool.submit(lambda: fan_out([1, 2, 3])).result()}
+
+    async def build() -> list[int]:
+        return fan_out([1, 2, 3])
+
+    @state_offload(repository=repo)
+    async def tasked(event: Any, context: Any) -> Any:
+        return {"rows": await asyncio.create_task(build())}
+
+    for out in (
+        cached({}, None),
+        cached({}, None),
+        threaded({}, None),
+        asyncio.run(tasked({}, None)),
+    ):
+        assert out["rows"]["__sfn_offload__"] == 1
+        assert out["rows"]["items"] == [1, 1, 1]
+
+
+def test_nested_fan_out_paths_store_the_inner_lists_first() -> None:
+    repo = _repo()
+    out = offload(
+        {"a": [{"b": [1, 2]}, {"b": [3]}]},
+        repo,
+        namespace="ns",
+        budget=100_000,
+        fan_out_paths=[parse_path("a"), parse_path("a[0].b")],
+    )
+    assert out["a"]["count"] == 2
+    elements = hydrate(out, repo)["a"]  # loaded data is not rescanned: one level per hydrate
+    assert elements[1] == {"b": [3]}
+    assert elements[0]["b"]["count"] == 2
+    assert hydrate(elements[0], repo) == {"b": [1, 2]}
+
+
+def test_two_item_files_of_one_execution_do_not_overwrite_each_other() -> None:
+    repo = _repo()
+    a = write_item_file([{"branch": "A"}], repo, namespace="run-1.abcd")
+    b = write_item_file([{"branch": "B"}, {"branch": "B2"}], repo, namespace="run-1.abcd")
+    assert a.key != b.key
+    again = write_item_file([{"branch": "A"}], repo, namespace="run-1.abcd")
+    assert again.key == a.key  # a retry with the same items overwrites itself
+
+
+def test_hydration_cap_counts_result_writer_outputs_too() -> None:
+    repo = _repo()
+    big = repo.write_value("ns:a", 0, repo.encode("x" * 6000)).to_dict()
+    inner = repo.write_value("ns:b", 0, repo.encode("y" * 6000)).to_dict()
+    import json
+
+    from sfn_offload import Address, Record
+
+    body = json.dumps([{"ExecutionArn": "arn:x", "Output": json.dumps(inner)}]).encode()
+    repo.s3.put(Address("state-bucket", "out/SUCCEEDED_0.json"), Record(body))
+    manifest = {
+        "DestinationBucket": "state-bucket",
+        "MapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:m/r:1",
+        "ResultFiles": {
+            "SUCCEEDED": [{"Key": "out/SUCCEEDED_0.json"}],
+            "FAILED": [],
+            "PENDING": [],
+        },
+    }
+    repo.s3.put(Address("state-bucket", "out/manifest.json"), Record(json.dumps(manifest).encode()))
+    event = {
+        "a": big,
+        "m": {
+            "MapRunArn": manifest["MapRunArn"],
+            "ResultWriterDetails": {"Bucket": "state-bucket", "Key": "out/manifest.json"},
+        },
+    }
+    assert hydrate(event, repo, max_bytes=20_000)["m"] == ["y" * 6000]
+    with pytest.raises(PayloadTooLargeError):
+        hydrate(event, repo, max_bytes=10_000)
