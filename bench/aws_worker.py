@@ -47,15 +47,9 @@ from py2sfn_task_tools.state_data_client import (  # noqa: E402
 )
 
 import sfn_offload  # noqa: E402
-from sfn_offload import (  # noqa: E402
-    Address,
-    AwsClients,
-    OffloadConfig,
-    PayloadRepository,
-    Pointer,
-    Record,
-    StateDataClient,
-)
+from sfn_offload import OffloadConfig, StateDataClient  # noqa: E402
+from sfn_offload.storage import Address, AwsClients, PayloadRepository, Record  # noqa: E402
+from sfn_offload.wire import Pointer  # noqa: E402
 
 PY2SFN_S3_THRESHOLD = 390_000  # py2sfn-task-tools' ITEM_SIZE_THRESHOLD_BYTES
 EXECUTION_ARN = f"arn:aws:states:{common.REGION}:{common.ACCOUNT_ID}:execution:bench:run-1"

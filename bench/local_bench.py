@@ -39,7 +39,8 @@ class _Context:
 
 
 def _memory_repository(**config: Any) -> Any:
-    from sfn_offload import MemoryStore, OffloadConfig, PayloadRepository
+    from sfn_offload import OffloadConfig
+    from sfn_offload.storage import MemoryStore, PayloadRepository
 
     return PayloadRepository(
         OffloadConfig(table=TABLE, bucket=BUCKET, **config),
@@ -248,7 +249,9 @@ def cold_start(repeat: int) -> dict[str, Any]:
 def storage(sizes_mb: list[float]) -> dict[str, Any]:
     import time
 
-    from sfn_offload import OffloadStats, StateDataClient, inline_budget, offload
+    from sfn_offload import StateDataClient, offload
+    from sfn_offload.budget import inline_budget
+    from sfn_offload.steps import OffloadStats
 
     rows = []
     for mb in sizes_mb:

@@ -29,14 +29,9 @@ import boto3
 import common
 from common import BUCKET, TABLE
 
-from sfn_offload import (
-    AwsClients,
-    OffloadConfig,
-    PayloadRepository,
-    hydrate,
-    inline_budget,
-    offload,
-)
+from sfn_offload import OffloadConfig, hydrate, offload
+from sfn_offload.budget import inline_budget
+from sfn_offload.storage import AwsClients, PayloadRepository
 
 
 def _rss_bytes() -> int:

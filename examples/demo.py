@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))  # `python examples/demo.py` from the repository root
 
 from examples.order_report import handlers  # noqa: E402
-from sfn_offload import STATE_LIMIT_BYTES  # noqa: E402
+from sfn_offload.budget import STATE_LIMIT_BYTES  # noqa: E402
 from sfn_offload.testing import Execution, LocalStepFunctions  # noqa: E402
 
 DEFINITION = ROOT / "order_report" / "state_machine.asl.json"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfn_offload import AwsClients, MemoryStore, OffloadConfig, PayloadRepository
+from sfn_offload import OffloadConfig
+from sfn_offload.storage import AwsClients, MemoryStore, PayloadRepository
 
 TABLE = "state-table"
 BUCKET = "state-bucket"

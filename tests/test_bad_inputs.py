@@ -23,19 +23,16 @@ import pytest
 from conftest import AwsResources
 from fakes import EXECUTION_ARN, FakeLambdaContext
 from sfn_offload import (
-    Address,
-    AwsClients,
     OffloadConfig,
-    PayloadRepository,
-    Pointer,
-    Record,
     SfnOffloadError,
     StateDataClient,
     fan_out,
     hydrate,
     state_offload,
 )
-from sfn_offload._codec import digest
+from sfn_offload.storage import Address, AwsClients, PayloadRepository, Record
+from sfn_offload.wire import Pointer
+from sfn_offload.wire.codec import digest
 
 CORPUS = json.loads((Path(__file__).parent / "corpus" / "bad_inputs.json").read_text("utf-8"))
 CASES: list[dict[str, Any]] = CORPUS["cases"]

@@ -32,19 +32,17 @@ from botocore.retries import standard
 from botocore.stub import Stubber
 
 from conftest import AwsResources
-from sfn_offload import (
+from sfn_offload import NoItemFound, OffloadConfig, StateDataClient
+from sfn_offload.errors import StoreError
+from sfn_offload.storage import (
     Address,
     AwsClients,
     DynamoDBStore,
-    NoItemFound,
-    OffloadConfig,
     PayloadRepository,
-    Pointer,
     Record,
     RetryPolicy,
-    StateDataClient,
-    StoreError,
 )
+from sfn_offload.wire import Pointer
 
 TABLE = "state-table"
 BUCKET = "state-bucket"

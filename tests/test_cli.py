@@ -21,10 +21,13 @@ from moto.server import ThreadedMotoServer
 
 from conftest import AwsResources, create_bucket, create_table
 from examples.order_report import handlers
-from sfn_offload import OffloadConfig, PayloadRepository, Pointer, StateDataClient, StoreError
-from sfn_offload._codec import digest
-from sfn_offload.cli import EXIT_AWS, EXIT_DATA, EXIT_OK, EXIT_USAGE, cli, exit_code, main
+from sfn_offload import OffloadConfig, StateDataClient
+from sfn_offload.cli.app import EXIT_AWS, EXIT_DATA, EXIT_OK, EXIT_USAGE, cli, exit_code, main
+from sfn_offload.errors import StoreError
+from sfn_offload.storage import PayloadRepository
 from sfn_offload.testing import LocalStepFunctions
+from sfn_offload.wire import Pointer
+from sfn_offload.wire.codec import digest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "order_report"

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfn_offload import IntegrityError, PayloadEncodingError, PayloadTooLargeError
-from sfn_offload._codec import (
+from sfn_offload import PayloadTooLargeError
+from sfn_offload.errors import IntegrityError, PayloadEncodingError
+from sfn_offload.wire.codec import (
     ENCODING_GZIP,
     ENCODING_JSON,
     decode,

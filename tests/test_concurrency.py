@@ -16,16 +16,9 @@ import pytest
 
 from conftest import AwsResources
 from fakes import EXECUTION_ARN, FakeLambdaContext
-from sfn_offload import (
-    OffloadConfig,
-    PayloadRepository,
-    StateDataClient,
-    fan_out,
-    hydrate,
-    is_pointer,
-    offload,
-    state_offload,
-)
+from sfn_offload import OffloadConfig, StateDataClient, fan_out, hydrate, offload, state_offload
+from sfn_offload.storage import PayloadRepository
+from sfn_offload.wire import is_pointer
 
 WRITERS = 500
 READERS = 40

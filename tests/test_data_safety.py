@@ -19,19 +19,16 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
 from conftest import AwsResources
-from sfn_offload import (
+from sfn_offload import NoItemFound, OffloadConfig, StateDataClient
+from sfn_offload.errors import StoreError, translate_aws_errors
+from sfn_offload.storage import (
     Address,
     AwsClients,
     MemoryStore,
-    NoItemFound,
-    OffloadConfig,
     PayloadRepository,
     Record,
     RetryPolicy,
-    StateDataClient,
-    StoreError,
 )
-from sfn_offload._errors import translate_aws_errors
 
 NOW = 1_700_000_000
 DAY = 86_400

@@ -13,14 +13,9 @@ from botocore.config import Config
 
 from conftest import AwsResources
 from fakes import TABLE, FakeLambdaContext, memory_repo, requests
-from sfn_offload import (
-    ConfigurationError,
-    OffloadConfig,
-    PayloadRepository,
-    TaskContext,
-    is_pointer,
-    state_offload,
-)
+from sfn_offload import ConfigurationError, OffloadConfig, TaskContext, state_offload
+from sfn_offload.storage import PayloadRepository
+from sfn_offload.wire import is_pointer
 
 BIG = "x" * 20_000  # over the 10,000-byte budget the tests below set
 

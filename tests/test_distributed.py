@@ -13,19 +13,12 @@ from typing import Any
 
 import pytest
 
-from sfn_offload import (
-    MapRunFailedError,
-    OffloadConfig,
-    PayloadRepository,
-    Pointer,
-    PointerNotAllowedError,
-    TaskContext,
-    is_pointer,
-    read_result_writer,
-    state_offload,
-    write_item_file,
-)
+from sfn_offload import OffloadConfig, TaskContext, state_offload
+from sfn_offload.distributed import read_result_writer, write_item_file
+from sfn_offload.errors import MapRunFailedError, PointerNotAllowedError
+from sfn_offload.storage import PayloadRepository
 from sfn_offload.testing import LocalStepFunctions
+from sfn_offload.wire import Pointer, is_pointer
 
 
 @pytest.fixture
@@ -64,7 +57,8 @@ def test_item_file_holds_items_and_pointers_for_oversized_elements(
 
 
 def test_item_file_without_bucket_is_a_configuration_error() -> None:
-    from sfn_offload import ConfigurationError, MemoryStore
+    from sfn_offload import ConfigurationError
+    from sfn_offload.storage import MemoryStore
 
     repo = PayloadRepository(OffloadConfig(table="state"), dynamodb=MemoryStore())
     with pytest.raises(ConfigurationError, match="bucket"):

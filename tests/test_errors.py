@@ -14,20 +14,23 @@ from botocore.exceptions import (
 )
 
 import sfn_offload
+import sfn_offload.errors
 from sfn_offload import (
     ConfigurationError,
-    IntegrityError,
     NoItemFound,
-    PayloadEncodingError,
     PayloadTooLargeError,
     PointerError,
-    PointerNotAllowedError,
     SfnOffloadError,
     StateDataClientError,
+)
+from sfn_offload.errors import (
+    IntegrityError,
+    PayloadEncodingError,
+    PointerNotAllowedError,
     StopExecutionError,
     StoreError,
+    translate_aws_errors,
 )
-from sfn_offload._errors import translate_aws_errors
 
 #: Raised by user code to request an action, not errors; kept out of the tree on purpose so an
 #: ``except SfnOffloadError`` cannot swallow them.
@@ -35,8 +38,8 @@ CONTROL_FLOW = {"StopExecution"}
 
 PUBLIC_ERRORS = [
     obj
-    for name, obj in vars(sfn_offload).items()
-    if name in sfn_offload.__all__
+    for name, obj in vars(sfn_offload.errors).items()
+    if name in sfn_offload.errors.__all__
     and name not in CONTROL_FLOW
     and inspect.isclass(obj)
     and issubclass(obj, BaseException)
@@ -55,6 +58,15 @@ def client_error(code: str, message: str = "", operation: str = "Op") -> ClientE
 def test_the_public_error_list_is_found() -> None:
     assert len(PUBLIC_ERRORS) >= 11
     assert SfnOffloadError in PUBLIC_ERRORS
+
+
+def test_every_error_the_top_level_exports_is_in_the_tree_module() -> None:
+    top = {
+        obj
+        for name, obj in vars(sfn_offload).items()
+        if name in sfn_offload.__all__ and inspect.isclass(obj) and issubclass(obj, Exception)
+    }
+    assert top - {sfn_offload.StopExecution} <= set(PUBLIC_ERRORS)
 
 
 @pytest.mark.parametrize("error", PUBLIC_ERRORS, ids=lambda e: e.__name__)

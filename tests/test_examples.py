@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from examples.order_report import handlers
-from sfn_offload import STATE_LIMIT_BYTES
+from sfn_offload.budget import STATE_LIMIT_BYTES
 from sfn_offload.testing import LocalStepFunctions
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "order_report"

@@ -27,21 +27,18 @@ from conftest import AwsResources
 from fakes import EXECUTION_ARN, FakeLambdaContext
 from faultinject import FaultInjector, no_backoff
 from sfn_offload import (
-    AwsClients,
     OffloadConfig,
-    PayloadRepository,
-    RetryPolicy,
     SfnOffloadError,
     StateDataClient,
-    StoreError,
     fan_out,
     hydrate,
-    is_pointer,
     offload,
-    retry_deadline,
     state_offload,
 )
 from sfn_offload._retry import bound_remaining_time, remaining_time_of
+from sfn_offload.errors import StoreError
+from sfn_offload.storage import AwsClients, PayloadRepository, RetryPolicy, retry_deadline
+from sfn_offload.wire import is_pointer
 
 NS = "exec-faults"
 ITEM_BUDGET = 2_000  # small, so a share of the payloads overflows to S3 under the same faults

@@ -16,23 +16,19 @@ import pytest
 from conftest import AwsResources
 from fakes import BUCKET, EXECUTION_ARN, TABLE, FakeLambdaContext, memory_repo, requests
 from sfn_offload import (
-    AwsClients,
-    IntegrityError,
     NoItemFound,
     OffloadConfig,
-    PayloadRepository,
     PayloadTooLargeError,
-    Pointer,
     PointerError,
-    PointerNotAllowedError,
-    Record,
     StateDataClient,
     fan_out,
     hydrate,
-    is_pointer,
     state_offload,
 )
-from sfn_offload._stores import Address
+from sfn_offload.errors import IntegrityError, PointerNotAllowedError
+from sfn_offload.storage import AwsClients, PayloadRepository, Record
+from sfn_offload.storage.base import Address
+from sfn_offload.wire import Pointer, is_pointer
 
 
 def _pointer(repo: PayloadRepository, key: str, value: Any, *, index: int = 0) -> dict[str, Any]:

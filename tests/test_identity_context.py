@@ -12,16 +12,10 @@ import pytest
 
 from conftest import AwsResources
 from fakes import ACCOUNT, EXECUTION_ARN, TABLE, FakeLambdaContext, memory_repo
-from sfn_offload import (
-    ExecutionIdentity,
-    StateDataClient,
-    StopExecution,
-    StopExecutionError,
-    StopResult,
-    TaskContext,
-    resolve_identity,
-    state_offload,
-)
+from sfn_offload import StateDataClient, StopExecution, TaskContext, state_offload
+from sfn_offload._context import StopResult
+from sfn_offload._identity import ExecutionIdentity, resolve_identity
+from sfn_offload.errors import StopExecutionError
 
 
 def _namespace(name: str, arn: str) -> str:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from sfn_offload import MemoryStore, OffloadConfig, PayloadRepository, PointerError
-from sfn_offload import PointerNotAllowedError as NotAllowed
-from sfn_offload._inspect import find_references, resolve, state_visits
+from sfn_offload import OffloadConfig, PointerError
+from sfn_offload.cli.report import find_references, resolve, state_visits
+from sfn_offload.errors import PointerNotAllowedError as NotAllowed
+from sfn_offload.storage import MemoryStore, PayloadRepository
 
 
 def repo(**config: Any) -> PayloadRepository:

@@ -18,7 +18,8 @@ from aws_lambda_powertools import Metrics
 from botocore.stub import Stubber
 
 from fakes import EXECUTION_ARN, FakeLambdaContext, memory_repo
-from sfn_offload import AwsClients, PayloadRepository, StopExecution, fan_out, state_offload
+from sfn_offload import StopExecution, fan_out, state_offload
+from sfn_offload.storage import AwsClients, PayloadRepository
 
 PAYLOAD_MARK = "PAYLOAD-BODY-7c1e"
 ERROR_MARK = "ErrorMark9f2a"

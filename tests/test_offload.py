@@ -14,22 +14,20 @@ from hypothesis import strategies as st
 from conftest import AwsResources
 from fakes import BUCKET, EXECUTION_ARN, TABLE, FakeLambdaContext, memory_repo, requests
 from sfn_offload import (
-    STATE_LIMIT_BYTES,
     ConfigurationError,
     OffloadConfig,
-    OffloadStats,
-    PayloadEncodingError,
-    PayloadRepository,
     PayloadTooLargeError,
-    Pointer,
     fan_out,
     hydrate,
-    inline_budget,
-    is_pointer,
     offload,
     state_offload,
 )
+from sfn_offload.budget import STATE_LIMIT_BYTES, inline_budget
+from sfn_offload.errors import PayloadEncodingError
+from sfn_offload.steps import OffloadStats
+from sfn_offload.storage import PayloadRepository
 from sfn_offload.testing import payload_size
+from sfn_offload.wire import Pointer, is_pointer
 
 
 def _pointers(value: Any, path: str = "$") -> dict[str, dict[str, Any]]:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from sfn_offload import Pointer, PointerError, is_pointer
-from sfn_offload._codec import digest
-from sfn_offload._pointer import MARKER, MAX_INDEX, VERSION
+from sfn_offload import PointerError
+from sfn_offload.wire import Pointer, is_pointer
+from sfn_offload.wire.codec import digest
+from sfn_offload.wire.pointer import MARKER, MAX_INDEX, VERSION
 
 SHA = digest(b"payload")
 EXECUTION_NAME = ("order-pipeline-2024-06-01-" + "a1b2c3d4" * 8)[:80]  # the longest allowed

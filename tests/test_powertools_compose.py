@@ -29,14 +29,9 @@ from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 
 from conftest import AwsResources
 from fakes import EXECUTION_ARN, FakeLambdaContext
-from sfn_offload import (
-    OffloadConfig,
-    PayloadRepository,
-    Pointer,
-    TaskContext,
-    is_pointer,
-    state_offload,
-)
+from sfn_offload import OffloadConfig, TaskContext, state_offload
+from sfn_offload.storage import PayloadRepository
+from sfn_offload.wire import Pointer, is_pointer
 
 IDEMPOTENCY_TABLE = "idempotency"
 

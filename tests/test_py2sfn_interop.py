@@ -23,13 +23,8 @@ import moto  # noqa: F401  (imported before py2sfn, so its module-level clients 
 import pytest
 
 from conftest import AwsResources, create_table
-from sfn_offload import (
-    ConfigurationError,
-    NoItemFound,
-    OffloadConfig,
-    PayloadEncodingError,
-    StateDataClient,
-)
+from sfn_offload import ConfigurationError, NoItemFound, OffloadConfig, StateDataClient
+from sfn_offload.errors import PayloadEncodingError
 
 NAMESPACE = "exec-7f3a"
 #: py2sfn overflowed to S3 above this many bytes of ``json.dumps`` output.

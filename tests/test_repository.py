@@ -9,22 +9,16 @@ from typing import Any
 
 import pytest
 
-from sfn_offload import (
-    Address,
-    ConfigurationError,
+from sfn_offload import ConfigurationError, NoItemFound, OffloadConfig, PayloadTooLargeError
+from sfn_offload.errors import (
     IntegrityError,
-    MemoryStore,
-    NoItemFound,
-    OffloadConfig,
     PayloadEncodingError,
-    PayloadRepository,
-    PayloadTooLargeError,
-    Pointer,
     PointerNotAllowedError,
-    Record,
     StoreError,
 )
-from sfn_offload._codec import digest
+from sfn_offload.storage import Address, MemoryStore, PayloadRepository, Record
+from sfn_offload.wire import Pointer
+from sfn_offload.wire.codec import digest
 
 NOW = 1_700_000_000
 DAY = 86_400

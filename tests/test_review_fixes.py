@@ -11,17 +11,16 @@ from typing import Any
 import pytest
 
 from sfn_offload import (
-    MemoryStore,
     OffloadConfig,
-    PayloadRepository,
     PayloadTooLargeError,
     fan_out,
     hydrate,
     offload,
     state_offload,
-    write_item_file,
 )
 from sfn_offload._offload import parse_path
+from sfn_offload.distributed import write_item_file
+from sfn_offload.storage import MemoryStore, PayloadRepository
 
 
 def _repo() -> PayloadRepository:
@@ -97,7 +96,7 @@ def test_hydration_cap_counts_result_writer_outputs_too() -> None:
     inner = repo.write_value("ns:b", 0, repo.encode("y" * 6000)).to_dict()
     import json
 
-    from sfn_offload import Address, Record
+    from sfn_offload.storage import Address, Record
 
     body = json.dumps([{"ExecutionArn": "arn:x", "Output": json.dumps(inner)}]).encode()
     repo.s3.put(Address("state-bucket", "out/SUCCEEDED_0.json"), Record(body))

@@ -17,19 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfn_offload import (
-    MemoryStore,
-    OffloadConfig,
-    PayloadEncodingError,
-    PayloadRepository,
-    Pointer,
-    StateDataClient,
-    hydrate,
-    is_pointer,
-    offload,
-)
-from sfn_offload._codec import dumps
+from sfn_offload import OffloadConfig, StateDataClient, hydrate, offload
 from sfn_offload._offload import MIN_OFFLOAD_BYTES
+from sfn_offload.errors import PayloadEncodingError
+from sfn_offload.storage import MemoryStore, PayloadRepository
+from sfn_offload.wire import Pointer, is_pointer
+from sfn_offload.wire.codec import dumps
 
 PROPERTY = settings(
     max_examples=1000,
@@ -201,7 +194,7 @@ def test_any_list_stored_element_by_element_reads_back_unchanged(values: list[An
 def test_sizes_at_the_default_thresholds_round_trip() -> None:
     """The same, at the real defaults: 380,000-byte item budget, 1,024-byte compress minimum and
     the decorator's budget for a small event (262,144 - 2,048 - 8,192)."""
-    from sfn_offload import inline_budget
+    from sfn_offload.budget import inline_budget
 
     repository = PayloadRepository(
         OffloadConfig(table="state-table", bucket="state-bucket", compression="gzip"),

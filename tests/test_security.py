@@ -23,23 +23,24 @@ import yaml
 from conftest import AwsResources
 from fakes import FakeLambdaContext
 from sfn_offload import (
-    AwsClients,
-    IntegrityError,
     NoItemFound,
     OffloadConfig,
-    PayloadEncodingError,
-    PayloadRepository,
-    PointerNotAllowedError,
     SfnOffloadError,
     StateDataClient,
     StopExecution,
-    StopExecutionError,
     fan_out,
     hydrate,
     offload,
     state_offload,
 )
 from sfn_offload._stop import send_stop
+from sfn_offload.errors import (
+    IntegrityError,
+    PayloadEncodingError,
+    PointerNotAllowedError,
+    StopExecutionError,
+)
+from sfn_offload.storage import AwsClients, PayloadRepository
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = "exec-sec"

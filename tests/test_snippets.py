@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 
 from examples.snippets import handlers
-from sfn_offload import STATE_LIMIT_BYTES, OffloadConfig, PayloadRepository, is_pointer
+from sfn_offload import OffloadConfig
+from sfn_offload.budget import STATE_LIMIT_BYTES
+from sfn_offload.storage import PayloadRepository
 from sfn_offload.testing import LocalStepFunctions, assert_fits
+from sfn_offload.wire import is_pointer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -149,7 +152,7 @@ def test_plain_functions_snippet(local: LocalStepFunctions) -> None:
 
 
 def repo_pointer(wire: dict[str, Any]) -> Any:
-    from sfn_offload import Pointer
+    from sfn_offload.wire import Pointer
 
     return Pointer.from_dict(wire)
 
@@ -217,7 +220,7 @@ def test_testing_your_code_snippet(local: LocalStepFunctions) -> None:
 
 
 def test_pointer_example_is_a_valid_pointer() -> None:
-    from sfn_offload import Pointer
+    from sfn_offload.wire import Pointer
 
     wire = json.loads((ROOT / "examples" / "snippets" / "pointer_v1.json").read_text())
     pointer = Pointer.from_dict(wire)

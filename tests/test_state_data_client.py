@@ -20,10 +20,10 @@ from sfn_offload import (
     NoItemFound,
     PayloadTooLargeError,
     PointerError,
-    PointerNotAllowedError,
     StateDataClient,
     StateDataClientError,
 )
+from sfn_offload.errors import PointerNotAllowedError
 
 NAMESPACE = "exec-0001"
 BIG = "z" * 3_000_000  # multi-MB: over any DynamoDB item, so it must go to S3

@@ -21,14 +21,11 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 from conftest import AwsResources
 from fakes import ACCOUNT, FakeLambdaContext, memory_repo
-from sfn_offload import (
-    AwsClients,
-    StopExecution,
-    StopExecutionError,
-    StopResult,
-    is_pointer,
-    state_offload,
-)
+from sfn_offload import StopExecution, state_offload
+from sfn_offload._context import StopResult
+from sfn_offload.errors import StopExecutionError
+from sfn_offload.storage import AwsClients
+from sfn_offload.wire import is_pointer
 
 REGION = "us-east-1"
 WAIT_FOREVER = {

@@ -53,7 +53,8 @@ def greet(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
 
 
 # --8<-- [start:distributed]
-from sfn_offload import PayloadRepository, write_item_file
+from sfn_offload.distributed import write_item_file
+from sfn_offload.storage import PayloadRepository
 
 
 @state_offload

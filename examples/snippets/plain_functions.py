@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sfn_offload import OffloadConfig, PayloadRepository
+from sfn_offload import OffloadConfig
+from sfn_offload.storage import PayloadRepository
 
 
 def round_trip(repository: PayloadRepository, event: dict[str, Any]) -> dict[str, Any]:
     # --8<-- [start:plain]
-    from sfn_offload import hydrate, inline_budget, offload
+    from sfn_offload import hydrate, offload
+    from sfn_offload.budget import inline_budget
 
     data = hydrate(event, repository)  # every pointer in the event replaced by its data
     result = {"status": "ok", "rows": data["rows"] * 3}

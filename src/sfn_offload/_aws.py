@@ -33,8 +33,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, NoRegionError
 
-from ._errors import ConfigurationError
 from ._retry import RetryPolicy
+from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

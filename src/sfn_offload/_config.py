@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-from ._codec import Compression
-from ._errors import ConfigurationError
+from .errors import ConfigurationError
+from .wire.codec import Compression
 
 __all__ = ["ENV", "MAX_ITEM_BUDGET_BYTES", "OffloadConfig"]
 

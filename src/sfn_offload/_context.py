@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ._client import StateDataClient
+from .compat.py2sfn import StateDataClient
 
 __all__ = ["StopResult", "TaskContext"]
 

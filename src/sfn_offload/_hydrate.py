@@ -7,7 +7,7 @@ References recognised anywhere in the event (any depth, dicts and lists):
 - an **element reference** ``{"sfn_offload_list": <list pointer>, "sfn_offload_index": i}``
   (what the documented Map ``ItemSelector`` builds) → element ``i`` of the list;
 - a Distributed Map's **ResultWriter output** → the list of its children's outputs (see
-  :mod:`sfn_offload._distributed`);
+  :mod:`sfn_offload.distributed.results`);
 - a **py2sfn Map-iteration event** (top level: ``items_result_*`` + ``context_index``) → its
   element is put in ``event["context_value"]`` (where py2sfn's placeholder ``1`` was); the
   ``items_result_*`` keys stay, so ``get_item_for_map_iteration(event)`` keeps working.
@@ -28,12 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ._client import parse_map_iteration
-from ._distributed import is_result_writer_output, raise_for_failures, read_result_writer
-from ._errors import PayloadTooLargeError, PointerError
-from ._paths import Path, assign, jsonpath, shallow_copy
-from ._pointer import MARKER, Pointer
-from ._repository import PayloadRepository, ReadStats
+from .compat.py2sfn import parse_map_iteration
+from .distributed.results import is_result_writer_output, raise_for_failures, read_result_writer
+from .errors import PayloadTooLargeError, PointerError
+from .storage.repository import PayloadRepository, ReadStats
+from .wire.paths import Path, assign, jsonpath, shallow_copy
+from .wire.pointer import MARKER, Pointer
 
 __all__ = ["ELEMENT_INDEX_KEY", "ELEMENT_LIST_KEY", "hydrate", "may_contain_references"]
 

@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from ._codec import Encoded, dumps, encode_json_bytes
-from ._errors import ConfigurationError, PayloadTooLargeError
-from ._paths import Path, assign, exists, get, jsonpath
-from ._pointer import Pointer
-from ._repository import PayloadRepository
-from ._stores import Address, Record
+from .errors import ConfigurationError, PayloadTooLargeError
+from .storage.base import Address, Record
+from .storage.repository import PayloadRepository
+from .wire.codec import Encoded, dumps, encode_json_bytes
+from .wire.paths import Path, assign, exists, get, jsonpath
+from .wire.pointer import Pointer
 
 __all__ = ["FanOut", "OffloadStats", "fan_out", "offload", "parse_path"]
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._errors import StopExecutionError, error_code
+from .errors import StopExecutionError, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ._codec import dumps
-from ._decorator import STATE_LIMIT_BYTES
+from ..budget import STATE_LIMIT_BYTES
+from ..wire.codec import dumps
 
 __all__ = [
     "Execution",
@@ -257,7 +257,7 @@ class LocalStepFunctions:
     def _create_resources(self) -> None:
         # The same table and bucket `sfn-offload setup` creates: py2sfn key schema with TTL on
         # expires_at; encryption, public access blocked and lifecycle expiry on the bucket.
-        from ._setup import ensure_bucket, ensure_table
+        from ..storage.setup import ensure_bucket, ensure_table
 
         _kit_thread.quiet = True  # set-up requests are not the tasks' requests
         try:
@@ -508,7 +508,7 @@ class LocalStepFunctions:
     def stored(self) -> list[StoredPayload]:
         """Every payload in the table and bucket (items that overflowed to S3 are listed once,
         as their S3 object). Not counted in :attr:`aws_calls`."""
-        from ._codec import inflate
+        from ..wire.codec import inflate
 
         _kit_thread.quiet = True
         try:

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._aws import AwsClients
-from ._config import OffloadConfig
-from ._errors import ConfigurationError, PointerError
-from ._pointer import MAX_INDEX, Pointer
-from ._repository import PayloadRepository
+from .._aws import AwsClients
+from .._config import OffloadConfig
+from ..errors import ConfigurationError, PointerError
+from ..storage.repository import PayloadRepository
+from ..wire.pointer import MAX_INDEX, Pointer
 
 if TYPE_CHECKING:
     import boto3
@@ -111,7 +111,7 @@ class StateDataClient:
     ``boto_config``, ``dynamodb_client``, ``s3_client`` (injected clients are used as they are),
     or a ready ``repository`` (shared with the decorator).
 
-    >>> from sfn_offload._stores import MemoryStore
+    >>> from sfn_offload.storage.memory import MemoryStore
     >>> repo = PayloadRepository(OffloadConfig(table="state"), dynamodb=MemoryStore())
     >>> client = StateDataClient("state", "run-1", repository=repo)
     >>> client.put_item("characters", {"name": "jerry"})["partition_key"]

@@ -41,10 +41,10 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ._aws import AwsClients
-from ._codec import Encoded, encode, inflate, loads, verify
-from ._config import OffloadConfig
-from ._errors import (
+from .._aws import AwsClients
+from .._config import OffloadConfig
+from .._retry import RetryPolicy
+from ..errors import (
     ConfigurationError,
     IntegrityError,
     NoItemFound,
@@ -52,9 +52,11 @@ from ._errors import (
     PointerNotAllowedError,
     SfnOffloadError,
 )
-from ._pointer import Pointer
-from ._retry import RetryPolicy
-from ._stores import Address, DynamoDBStore, PayloadStore, Record, S3Store
+from ..storage.base import Address, PayloadStore, Record
+from ..storage.dynamodb import DynamoDBStore
+from ..storage.s3 import S3Store
+from ..wire.codec import Encoded, encode, inflate, loads, verify
+from ..wire.pointer import Pointer
 
 __all__ = ["LEGACY_S3_PREFIX", "PayloadRepository", "ReadStats"]
 
@@ -77,7 +79,7 @@ class ReadStats:
 class PayloadRepository:
     """Encodes, places, writes, reads and verifies payloads for one configuration.
 
-    >>> from sfn_offload._stores import MemoryStore
+    >>> from sfn_offload.storage.memory import MemoryStore
     >>> repo = PayloadRepository(
     ...     OffloadConfig(table="state"), dynamodb=MemoryStore("dynamodb"), s3=MemoryStore("s3")
     ... )

@@ -24,17 +24,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ._codec import digest, dumps, encode_json_bytes, loads
-from ._errors import (
+from .._offload import write_values
+from ..errors import (
     ConfigurationError,
     MapRunFailedError,
     NoItemFound,
     PayloadEncodingError,
     PointerNotAllowedError,
 )
-from ._offload import write_values
-from ._repository import PayloadRepository
-from ._stores import Address, Record
+from ..storage.base import Address, Record
+from ..storage.repository import PayloadRepository
+from ..wire.codec import digest, dumps, encode_json_bytes, loads
 
 __all__ = [
     "CHILD_INPUT_BUDGET",

@@ -6,7 +6,7 @@
 - ``sfn-offload setup --table T --bucket B``: create or validate the table and bucket (or print
   them as CloudFormation).
 
-A thin layer: the work is done by :mod:`sfn_offload._inspect` and :mod:`sfn_offload._setup`
+A thin layer: the work is done by :mod:`sfn_offload.cli.report` and :mod:`sfn_offload.storage.setup`
 (plain functions); this module parses options, builds clients, prints, and maps errors to exit
 codes. It is not imported by ``sfn_offload``: the library never needs click or rich.
 """
@@ -31,20 +31,27 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
-from ._aws import AwsClients
-from ._config import OffloadConfig
-from ._decorator import STATE_LIMIT_BYTES
-from ._errors import (
+from .. import __version__
+from .._aws import AwsClients
+from .._config import OffloadConfig
+from ..budget import STATE_LIMIT_BYTES
+from ..cli.report import (
+    ExecutionReport,
+    Progress,
+    Reference,
+    inspect_execution,
+    load,
+    parse_reference,
+)
+from ..errors import (
     ConfigurationError,
     PointerError,
     PointerNotAllowedError,
     SfnOffloadError,
     StoreError,
 )
-from ._inspect import ExecutionReport, Progress, Reference, inspect_execution, load, parse_reference
-from ._repository import PayloadRepository
-from ._setup import SetupResult, cloudformation_template, ensure_bucket, ensure_table
+from ..storage.repository import PayloadRepository
+from ..storage.setup import SetupResult, cloudformation_template, ensure_bucket, ensure_table
 
 __all__ = ["EXIT_AWS", "EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 

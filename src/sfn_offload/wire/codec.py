@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ._errors import IntegrityError, PayloadEncodingError, PayloadTooLargeError
+from ..errors import IntegrityError, PayloadEncodingError, PayloadTooLargeError
 
 __all__ = [
     "ENCODING_GZIP",
@@ -88,7 +88,7 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
     >>> dumps({"x": float("nan")})
     Traceback (most recent call last):
     ...
-    sfn_offload._errors.PayloadEncodingError: value at $.x is NaN, which JSON and ...
+    sfn_offload.errors.PayloadEncodingError: value at $.x is NaN, which JSON and ...
     """
     try:
         return _ENCODER.encode(value).encode("utf-8")

@@ -28,10 +28,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ._client import parse_map_iteration
-from ._codec import dumps
-from ._decorator import STATE_LIMIT_BYTES
-from ._errors import (
+from .._hydrate import ELEMENT_LIST_KEY, MAP_VALUE_KEY, parse_element_reference
+from ..budget import STATE_LIMIT_BYTES
+from ..compat.py2sfn import parse_map_iteration
+from ..errors import (
     ConfigurationError,
     PointerError,
     PointerNotAllowedError,
@@ -39,11 +39,11 @@ from ._errors import (
     StoreError,
     translate_aws_errors,
 )
-from ._hydrate import ELEMENT_LIST_KEY, MAP_VALUE_KEY, parse_element_reference
-from ._paths import Path, assign, jsonpath, shallow_copy
-from ._pointer import MARKER, MAX_INDEX, Pointer
-from ._repository import PayloadRepository
-from ._stores import Address, PayloadStore, Record
+from ..storage.base import Address, PayloadStore, Record
+from ..storage.repository import PayloadRepository
+from ..wire.codec import dumps
+from ..wire.paths import Path, assign, jsonpath, shallow_copy
+from ..wire.pointer import MARKER, MAX_INDEX, Pointer
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -33,8 +33,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from ._codec import ENCODING_JSON, KNOWN_ENCODINGS
-from ._errors import PointerError
+from ..errors import PointerError
+from ..wire.codec import ENCODING_JSON, KNOWN_ENCODINGS
 
 __all__ = ["MARKER", "MAX_INDEX", "VERSION", "Backend", "Pointer", "is_pointer"]
 

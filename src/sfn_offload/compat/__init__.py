@@ -1,0 +1,1 @@
+"""Compatibility with other libraries' wire shapes and APIs (see :mod:`.py2sfn`)."""

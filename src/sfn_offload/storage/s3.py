@@ -1,0 +1,168 @@
+"""S3 payload store: digest, encoding and expiry travel as object metadata."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from .._aws import quiet_wire
+from .._retry import RetryPolicy
+from ..errors import NoItemFound, PayloadEncodingError, StoreError, translate_aws_errors
+from ..wire.codec import ENCODING_JSON
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+from .base import (
+    _BROKEN_BODY,
+    S3_DELETE_LIMIT,
+    Address,
+    Record,
+    chunks,
+    run_all,
+)
+
+
+class S3Store:
+    """Payloads as S3 objects; digest, encoding and expiry travel as object metadata.
+
+    Metadata: ``sha256``, ``encoding`` and ``expires-at`` (epoch seconds, the same TTL as the
+    items), which :meth:`get` returns as the record's ``expires_at`` so that expired objects
+    are refused like expired items. Objects get SSE-KMS under ``kms_key_id`` when it is set, and
+    every request names ``expected_bucket_owner`` when it is set.
+    """
+
+    backend = "s3"
+
+    def __init__(
+        self,
+        client: Callable[[], S3Client],
+        *,
+        kms_key_id: str | None = None,
+        expected_bucket_owner: str | None = None,
+        executor: Callable[[], Executor | None] = lambda: None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._client = client
+        self._kms_key_id = kms_key_id
+        self._owner = expected_bucket_owner
+        self._executor = executor
+        self._retry = retry or RetryPolicy()
+        self.requests: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+
+    def _count(self, operation: str) -> None:
+        with self._count_lock:
+            self.requests[operation] = self.requests.get(operation, 0) + 1
+
+    def _owner_args(self) -> dict[str, Any]:
+        return {"ExpectedBucketOwner": self._owner} if self._owner else {}
+
+    def put(self, address: Address, record: Record) -> None:
+        if record.body is None:
+            raise ValueError("S3Store.put needs a body")
+        extra: dict[str, Any] = self._owner_args()
+        if self._kms_key_id:
+            extra["ServerSideEncryption"] = "aws:kms"
+            extra["SSEKMSKeyId"] = self._kms_key_id
+        metadata = {"encoding": record.encoding}
+        if record.sha256:
+            metadata["sha256"] = record.sha256
+        if record.expires_at is not None:
+            metadata["expires-at"] = str(record.expires_at)
+        with translate_aws_errors("S3.PutObject", address.describe(self.backend)), quiet_wire():
+            self._count("PutObject")
+            self._client().put_object(
+                Bucket=address.container,
+                Key=address.key,
+                Body=record.body,
+                ContentType="application/json"
+                if record.encoding == ENCODING_JSON
+                else "application/gzip",
+                Metadata=metadata,
+                **extra,
+            )
+
+    def get(self, address: Address) -> Record:
+        """Read one object; its ``expires-at`` metadata becomes the record's ``expires_at``.
+
+        A body that breaks off while it is read (connection reset, truncated transfer, checksum
+        mismatch) is fetched again, within the retry policy's attempts and deadline.
+        """
+        where = address.describe(self.backend)
+        delays = self._retry.delays()
+        while True:
+            with translate_aws_errors("S3.GetObject", where), quiet_wire():
+                self._count("GetObject")
+                response = self._client().get_object(
+                    Bucket=address.container, Key=address.key, **self._owner_args()
+                )
+                stream = response["Body"]
+                try:
+                    body = stream.read()
+                except _BROKEN_BODY:
+                    stream.close()
+                    if next(delays, None) is None:
+                        raise
+                    continue
+            break
+        metadata = response.get("Metadata") or {}
+        return Record(
+            body,
+            encoding=metadata.get("encoding", ENCODING_JSON),
+            sha256=metadata.get("sha256"),
+            size=len(body),
+            expires_at=_expiry(metadata.get("expires-at"), f"s3 {where}"),
+        )
+
+    def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
+        run_all(self._executor(), lambda entry: self.put(*entry), entries)
+
+    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+        unique = list(dict.fromkeys(addresses))
+
+        def fetch(address: Address) -> tuple[Address, Record | None]:
+            try:
+                return address, self.get(address)
+            except NoItemFound:
+                return address, None
+
+        results = run_all(self._executor(), fetch, unique)
+        return {a: r for a, r in results if r is not None}
+
+    def delete_many(self, addresses: Sequence[Address]) -> None:
+        by_bucket: dict[str, list[str]] = {}
+        for address in addresses:
+            by_bucket.setdefault(address.container, []).append(address.key)
+        for bucket, keys in by_bucket.items():
+            for part in chunks(keys, S3_DELETE_LIMIT):
+                where = f"bucket {bucket!r} ({len(part)} keys)"
+                with translate_aws_errors("S3.DeleteObjects", where), quiet_wire():
+                    self._count("DeleteObjects")
+                    response = self._client().delete_objects(
+                        Bucket=bucket,
+                        Delete={"Objects": [{"Key": k} for k in part], "Quiet": True},
+                        **self._owner_args(),
+                    )
+                errors = response.get("Errors") or []
+                if errors:
+                    first = errors[0]
+                    raise StoreError(
+                        f"S3.DeleteObjects: {len(errors)} object(s) in bucket {bucket!r} were not "
+                        f"deleted, e.g. {first.get('Key')!r}: {first.get('Code')}",
+                        code=str(first.get("Code", "")),
+                    )
+
+
+def _expiry(raw: str | None, where: str) -> int | None:
+    if raw is None:
+        return None  # py2sfn-task-tools' overflow objects carry no expiry
+    try:
+        return int(raw)
+    except ValueError:
+        raise PayloadEncodingError(
+            f"{where}: metadata 'expires-at' is not a whole number of epoch seconds"
+        ) from None
