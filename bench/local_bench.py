@@ -249,9 +249,9 @@ def cold_start(repeat: int) -> dict[str, Any]:
 def storage(sizes_mb: list[float]) -> dict[str, Any]:
     import time
 
-    from sfn_offload import StateDataClient, offload
+    from sfn_offload import StateDataClient
     from sfn_offload.budget import inline_budget
-    from sfn_offload.steps import OffloadStats
+    from sfn_offload.steps import offload_result
 
     rows = []
     for mb in sizes_mb:
@@ -261,15 +261,11 @@ def storage(sizes_mb: list[float]) -> dict[str, Any]:
         py2sfn_bytes = len(json.dumps(payload).encode())  # exactly what py2sfn's put_item stores
         for compression in ("none", "gzip"):
             repo = _memory_repository(compression=compression)
-            stats = OffloadStats()
             start = time.perf_counter()
-            out = offload(
-                result,
-                repo,
-                namespace="run-42.9724030d",
-                budget=inline_budget(1024),
-                stats=stats,
+            done = offload_result(
+                result, repo, namespace="run-42.9724030d", budget=inline_budget(1024)
             )
+            out, stats = done.result, done.stats
             took = time.perf_counter() - start
             placed = _placement(repo)
             item_repo = _memory_repository(compression=compression)

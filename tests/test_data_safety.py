@@ -29,6 +29,7 @@ from sfn_offload.storage import (
     Record,
     RetryPolicy,
 )
+from sfn_offload.wire import Pointer
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -118,7 +119,7 @@ def test_an_item_write_applied_but_unanswered_keeps_its_object() -> None:
         repo.write_item(None, PK, 0, encoded)
 
     assert len(s3.data) == 1
-    pointer = repo._pointer("dynamodb", "state", PK, 0, encoded)
+    pointer = Pointer("dynamodb", "state", PK, 0, encoded.size, encoded.sha256, encoded.encoding)
     assert repo.read_many([pointer]) == [big(0)]
 
 

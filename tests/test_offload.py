@@ -24,7 +24,7 @@ from sfn_offload import (
 )
 from sfn_offload.budget import STATE_LIMIT_BYTES, inline_budget
 from sfn_offload.errors import PayloadEncodingError
-from sfn_offload.steps import OffloadStats
+from sfn_offload.steps import offload_result
 from sfn_offload.storage import PayloadRepository
 from sfn_offload.testing import payload_size
 from sfn_offload.wire import Pointer, is_pointer
@@ -83,9 +83,10 @@ def test_offload_function_under_budget_reports_sizes_without_io() -> None:
     THEN it is returned as is, and the stats say so."""
     repo = memory_repo()
     result = {"status": "ok", "n": list(range(10))}
-    stats = OffloadStats()
+    done = offload_result(result, repo, namespace="ns", budget=100)
+    stats = done.stats
 
-    assert offload(result, repo, namespace="ns", budget=100, stats=stats) is result
+    assert done.result is result
     assert (stats.result_bytes, stats.inline_bytes, stats.offloaded) == (
         payload_size(result),
         payload_size(result),
@@ -234,9 +235,8 @@ def test_the_whole_result_becomes_one_pointer_only_when_nothing_smaller_fits(res
     WHEN it is over the budget
     THEN the whole result becomes one pointer, which loads back to the result."""
     repo = memory_repo()
-    stats = OffloadStats()
-
-    out = offload(result, repo, namespace="ns", budget=10_000, stats=stats)
+    done = offload_result(result, repo, namespace="ns", budget=10_000)
+    out, stats = done.result, done.stats
 
     assert is_pointer(out)
     assert stats.whole_result is True
@@ -300,9 +300,8 @@ def test_gzip_compression_stores_compressed_parts_that_load_back() -> None:
     THEN its pointer says json+gzip, it stores fewer bytes, and it loads back."""
     repo = memory_repo(compression="gzip")
     result = {"rows": [{"id": i, "name": "same name"} for i in range(3000)]}
-    stats = OffloadStats()
-
-    out = offload(result, repo, namespace="ns", budget=5_000, stats=stats)
+    done = offload_result(result, repo, namespace="ns", budget=5_000)
+    out, stats = done.result, done.stats
 
     assert out["rows"]["encoding"] == "json+gzip"
     assert stats.stored_bytes < stats.offloaded_bytes

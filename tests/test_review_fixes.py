@@ -18,8 +18,8 @@ from sfn_offload import (
     offload,
     state_offload,
 )
-from sfn_offload._offload import parse_path
 from sfn_offload.distributed import write_item_file
+from sfn_offload.steps import parse_path
 from sfn_offload.storage import MemoryStore, PayloadRepository
 
 

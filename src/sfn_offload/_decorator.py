@@ -21,16 +21,16 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
 from ._aws import AwsClients
 from ._config import OffloadConfig
 from ._context import TaskContext
-from ._hydrate import ResultWriterMode, hydrate, may_contain_references
+from ._hydrate import HydrateResult, ResultWriterMode, hydrate_event
 from ._identity import ExecutionIdentity, resolve_identity
-from ._offload import OffloadStats, offload, parse_path
+from ._offload import OffloadStats, offload_result, parse_path
 from ._retry import retry_deadline
 from ._stop import StopExecution, send_stop, stop_failure
 from .budget import MARGIN_BYTES, STATE_LIMIT_BYTES, inline_budget
@@ -38,6 +38,7 @@ from .compat.py2sfn import StateDataClient
 from .errors import ConfigurationError
 from .storage.repository import PayloadRepository, ReadStats
 from .wire.codec import dumps
+from .wire.references import may_contain_references
 
 if TYPE_CHECKING:
     import boto3
@@ -48,7 +49,11 @@ __all__ = ["state_offload"]
 logger = logging.getLogger("sfn_offload")
 
 P = ParamSpec("P")
+E = TypeVar("E")
 R = TypeVar("R")
+#: What a decorated handler may return besides the handler's own result: the result with parts
+#: replaced by pointers, or a stop summary.
+JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,39 +107,31 @@ class _Runtime:
 
     # -- one invocation -----------------------------------------------------------------
 
-    def before(self, event: Any, context: Any) -> tuple[Any, TaskContext, _Invocation]:
+    def before(self, event: Any, context: Any) -> _Prepared:
+        """Hydrate the event and work out the result's budget; no I/O without references."""
         opts = self.options
         raw = dumps(event, where="incoming event") if _needs_measure(opts) else b""
         identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
-        hydrated = event
-        siblings: list[int] = []
         # One namespace for py2sfn local keys, so hydrating a local Map-iteration event and
         # context.state_data_client.get_item_for_map_iteration(event) read the same item.
         client_namespace = identity.execution_name or identity.namespace
+        hydrated = HydrateResult(event, ReadStats())
         if opts.hydrate and (not raw or may_contain_references(raw)):
-            stats = ReadStats()
-            hydrated = hydrate(
+            hydrated = hydrate_event(
                 event,
                 self.repository,
                 py2sfn_namespace=client_namespace,
                 max_bytes=opts.max_hydrate_bytes,
-                stats=stats,
-                fan_out_counts=siblings,
                 result_writer=opts.result_writer,
             )
-            if stats.pointers:
-                logger.debug(
-                    "hydrated %d reference(s): %d DynamoDB item(s), %d S3 object(s), "
-                    "%d stored bytes, %d JSON bytes",
-                    stats.pointers,
-                    stats.dynamodb_items,
-                    stats.s3_objects,
-                    stats.stored_bytes,
-                    stats.json_bytes,
-                )
-                self._metric("HydratedPointers", "Count", stats.pointers)
-                self._metric("HydratedBytes", "Bytes", stats.json_bytes)
-        invocation = _Invocation(identity, len(raw), max(siblings, default=1))
+            self._report_hydration(hydrated.stats)
+        budget = inline_budget(
+            len(raw),
+            max_inline_bytes=opts.max_inline_bytes,
+            ignore_input=opts.ignore_input,
+            margin_bytes=opts.margin_bytes,
+            map_siblings=hydrated.map_iterations,
+        )
         task_context = TaskContext(
             context,
             execution_arn=identity.execution_arn,
@@ -144,48 +141,59 @@ class _Runtime:
             ),
             stopper=lambda error, cause: self.stop(identity, error, cause),
         )
-        return hydrated, task_context, invocation
+        return _Prepared(hydrated.event, task_context, identity, budget)
 
-    def after(self, invocation: _Invocation, result: Any) -> Any:
+    def after(self, prepared: _Prepared, result: Any) -> Any:
+        """Offload what does not fit the budget; small results pass with no I/O."""
         opts = self.options
         if not opts.offload:
             return result
-        budget = inline_budget(
-            invocation.event_bytes,
-            max_inline_bytes=opts.max_inline_bytes,
-            ignore_input=opts.ignore_input,
-            margin_bytes=opts.margin_bytes,
-            map_siblings=invocation.map_siblings,
-        )
-        stats = OffloadStats()
         # The repository holds no client until a write needs one: small results do no I/O.
-        out = offload(
+        done = offload_result(
             result,
             self.repository,
-            namespace=invocation.identity.namespace,
-            budget=budget,
+            namespace=prepared.identity.namespace,
+            budget=prepared.budget,
             keep_inline=opts.keep_inline,
             fan_out_paths=opts.fan_out,
-            stats=stats,
         )
-        if stats.offloaded or stats.fanned_out_lists:
-            logger.debug(
-                "offloaded %d part(s) (%d JSON bytes, %d stored) and %d fan-out list(s) "
-                "(%d elements); result %d -> %d inline bytes, budget %d: %s",
-                stats.offloaded,
-                stats.offloaded_bytes,
-                stats.stored_bytes,
-                stats.fanned_out_lists,
-                stats.fanned_out_elements,
-                stats.result_bytes,
-                stats.inline_bytes,
-                stats.budget,
-                stats.pointers,
-            )
-            self._metric("OffloadedParts", "Count", stats.offloaded)
-            self._metric("OffloadedBytes", "Bytes", stats.offloaded_bytes)
-            self._metric("FannedOutElements", "Count", stats.fanned_out_elements)
-        return out
+        self._report_offload(done.stats)
+        return done.result
+
+    def _report_hydration(self, stats: ReadStats) -> None:
+        if not stats.pointers:
+            return
+        logger.debug(
+            "hydrated %d reference(s): %d DynamoDB item(s), %d S3 object(s), "
+            "%d stored bytes, %d JSON bytes",
+            stats.pointers,
+            stats.dynamodb_items,
+            stats.s3_objects,
+            stats.stored_bytes,
+            stats.json_bytes,
+        )
+        self._metric("HydratedPointers", "Count", stats.pointers)
+        self._metric("HydratedBytes", "Bytes", stats.json_bytes)
+
+    def _report_offload(self, stats: OffloadStats) -> None:
+        if not (stats.offloaded or stats.fanned_out_lists):
+            return
+        logger.debug(
+            "offloaded %d part(s) (%d JSON bytes, %d stored) and %d fan-out list(s) "
+            "(%d elements); result %d -> %d inline bytes, budget %d: %s",
+            stats.offloaded,
+            stats.offloaded_bytes,
+            stats.stored_bytes,
+            stats.fanned_out_lists,
+            stats.fanned_out_elements,
+            stats.result_bytes,
+            stats.inline_bytes,
+            stats.budget,
+            stats.pointers,
+        )
+        self._metric("OffloadedParts", "Count", stats.offloaded)
+        self._metric("OffloadedBytes", "Bytes", stats.offloaded_bytes)
+        self._metric("FannedOutElements", "Count", stats.fanned_out_elements)
 
     def stop(
         self, identity: ExecutionIdentity, error: str | None, cause: str | None
@@ -210,8 +218,8 @@ class _Runtime:
             self._metric("StoppedExecutions", "Count", 1)
         return summary
 
-    def on_stop(self, invocation: _Invocation, exc: StopExecution) -> dict[str, Any]:
-        return self.stop(invocation.identity, exc.error, exc.cause)
+    def on_stop(self, prepared: _Prepared, exc: StopExecution) -> dict[str, Any]:
+        return self.stop(prepared.identity, exc.error, exc.cause)
 
     def _metric(self, name: str, unit: str, value: float) -> None:
         if self.metrics is None or not value:
@@ -229,10 +237,13 @@ def _needs_measure(opts: _Options) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Invocation:
+class _Prepared:
+    """One invocation after hydration: what the handler receives and what offload needs."""
+
+    event: Any
+    context: TaskContext
     identity: ExecutionIdentity
-    event_bytes: int
-    map_siblings: int = 1
+    budget: int
 
 
 def _is_async(handler: Callable[..., Any]) -> bool:
@@ -247,39 +258,60 @@ def _is_async(handler: Callable[..., Any]) -> bool:
     )
 
 
-def _wrap(handler: Callable[P, R], runtime: _Runtime) -> Callable[P, R]:
+def _wrap(handler: Callable[..., Any], runtime: _Runtime) -> Callable[..., Any]:
     if _is_async(handler):
-        async_handler = cast(Callable[..., Awaitable[Any]], handler)
 
         async def async_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
             # Retries of this invocation's requests stop before the Lambda's time runs out.
             with retry_deadline(context):
-                hydrated, task_context, invocation = runtime.before(event, context)
+                prepared = runtime.before(event, context)
                 try:
-                    result = await async_handler(hydrated, task_context, *args, **kwargs)
+                    result = await handler(prepared.event, prepared.context, *args, **kwargs)
                 except StopExecution as exc:
-                    return runtime.on_stop(invocation, exc)
-                return runtime.after(invocation, result)
+                    return runtime.on_stop(prepared, exc)
+                return runtime.after(prepared, result)
 
         wrapper: Callable[..., Any] = async_wrapper
     else:
 
         def sync_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
             with retry_deadline(context):
-                hydrated, task_context, invocation = runtime.before(event, context)
+                prepared = runtime.before(event, context)
                 try:
-                    result = handler(hydrated, task_context, *args, **kwargs)  # type: ignore[arg-type]
+                    result = handler(prepared.event, prepared.context, *args, **kwargs)
                 except StopExecution as exc:
-                    return runtime.on_stop(invocation, exc)
-                return runtime.after(invocation, result)
+                    return runtime.on_stop(prepared, exc)
+                return runtime.after(prepared, result)
 
         wrapper = sync_wrapper
     functools.update_wrapper(wrapper, handler)
-    return cast(Callable[P, R], wrapper)
+    return wrapper
+
+
+class _Decorator(Protocol):
+    """What ``state_offload(...)`` with options returns: a decorator for sync or async handlers."""
+
+    @overload
+    def __call__(
+        self, handler: Callable[Concatenate[E, TaskContext, P], Coroutine[Any, Any, R]], /
+    ) -> Callable[Concatenate[Any, Any, P], Coroutine[Any, Any, R | JsonObject]]: ...
+
+    @overload
+    def __call__(
+        self, handler: Callable[Concatenate[E, TaskContext, P], R], /
+    ) -> Callable[Concatenate[Any, Any, P], R | JsonObject]: ...
 
 
 @overload
-def state_offload(handler: Callable[P, R], /) -> Callable[P, R]: ...
+def state_offload(
+    handler: Callable[Concatenate[E, TaskContext, P], Coroutine[Any, Any, R]], /
+) -> Callable[Concatenate[Any, Any, P], Coroutine[Any, Any, R | JsonObject]]: ...
+
+
+@overload
+def state_offload(
+    handler: Callable[Concatenate[E, TaskContext, P], R], /
+) -> Callable[Concatenate[Any, Any, P], R | JsonObject]: ...
 
 
 @overload
@@ -302,11 +334,11 @@ def state_offload(
     repository: PayloadRepository | None = None,
     boto3_session: boto3.session.Session | None = None,
     boto_config: Config | None = None,
-) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+) -> _Decorator: ...
 
 
 def state_offload(
-    handler: Callable[P, R] | None = None,
+    handler: Callable[..., Any] | None = None,
     /,
     *,
     config: OffloadConfig | None = None,
@@ -326,7 +358,7 @@ def state_offload(
     repository: PayloadRepository | None = None,
     boto3_session: boto3.session.Session | None = None,
     boto_config: Config | None = None,
-) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+) -> Any:
     """Make a Lambda handler Step Functions-payload-proof.
 
     Use bare (``@state_offload``) or with options (``@state_offload(keep_inline=["status"])``).
@@ -378,7 +410,7 @@ def state_offload(
     if boto3_session is not None or boto_config is not None:
         clients = AwsClients(boto3_session=boto3_session, boto_config=boto_config)
 
-    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not callable(fn):
             raise ConfigurationError(f"@state_offload needs a callable handler, got {fn!r}")
         runtime = _Runtime(

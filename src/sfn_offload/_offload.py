@@ -23,13 +23,20 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from .errors import ConfigurationError, PayloadTooLargeError
-from .storage.base import Address, Record
 from .storage.repository import PayloadRepository
-from .wire.codec import Encoded, dumps, encode_json_bytes
+from .wire.codec import Encoded, dumps
 from .wire.paths import Path, assign, exists, get, jsonpath
 from .wire.pointer import Pointer
 
-__all__ = ["FanOut", "OffloadStats", "fan_out", "offload", "parse_path"]
+__all__ = [
+    "FanOut",
+    "OffloadResult",
+    "OffloadStats",
+    "fan_out",
+    "offload",
+    "offload_result",
+    "parse_path",
+]
 
 #: Subtrees smaller than this are never worth a pointer (a pointer costs ~250 bytes).
 MIN_OFFLOAD_BYTES: Final = 1024
@@ -38,8 +45,8 @@ _HINT = re.compile(r"[^A-Za-z0-9._\-]+")
 T = TypeVar("T")
 
 # Set (never reset) the first time fan_out() runs in this process: results are only walked for
-# FanOut lists once the helper has been used at all. A per-invocation or context-bound flag
-# would miss lists built in a worker thread, another asyncio task, or kept in a cache.
+# FanOut lists once the helper has been used at all. It is process-wide because a list may be
+# built in a worker thread, another asyncio task, or kept in a cache.
 _FAN_OUT_EVER_USED = threading.Event()
 
 
@@ -143,52 +150,6 @@ def _conflicts(path: Path, keep: Sequence[Path]) -> bool:
     return any(k[: len(path)] == path or path[: len(k)] == k for k in keep)
 
 
-def write_values(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
-    """Write several values at once: items with BatchWriteItem, S3 objects concurrently."""
-    cfg = repo.config
-    expires_at = repo.expires_at()
-    items: dict[Address, Record] = {}
-    objects: dict[Address, Record] = {}
-    pointers: list[Pointer] = []
-    # Equal keys mean equal payloads (the key ends in the payload's digest): two identical
-    # subtrees whose path hints coincide share one write, as BatchWriteItem refuses duplicates.
-    for partition_key, enc in entries:
-        record = Record(enc.body, enc.encoding, enc.sha256, enc.size, expires_at=expires_at)
-        if cfg.table and enc.size <= cfg.item_budget_bytes:
-            items[Address(cfg.table, partition_key, 0)] = record
-            pointers.append(
-                Pointer("dynamodb", cfg.table, partition_key, 0, enc.size, enc.sha256, enc.encoding)
-            )
-        elif cfg.bucket:
-            key = f"{cfg.s3_prefix}{partition_key}/0"
-            objects[Address(cfg.bucket, key, 0)] = record
-            pointers.append(Pointer("s3", cfg.bucket, key, 0, enc.size, enc.sha256, enc.encoding))
-        elif cfg.table:
-            raise PayloadTooLargeError(
-                f"result part for partition_key {partition_key!r} is {enc.size} bytes, over the "
-                f"{cfg.item_budget_bytes}-byte DynamoDB item budget of table {cfg.table!r}, and "
-                "no S3 bucket is configured for larger payloads: set SFN_OFFLOAD_BUCKET"
-            )
-        else:
-            raise ConfigurationError(
-                "the result must be offloaded but no table or bucket is configured: set "
-                "SFN_OFFLOAD_TABLE and/or SFN_OFFLOAD_BUCKET"
-            )
-    # Payload writes complete before any pointer leaves this function.
-    if objects:
-        repo.s3.put_many(list(objects.items()))
-    if items:
-        repo.dynamodb.put_many(list(items.items()))
-    return pointers
-
-
-def _encode(repo: PayloadRepository, raw: bytes) -> Encoded:
-    cfg = repo.config
-    return encode_json_bytes(
-        raw, compression=cfg.compression, compress_min_bytes=cfg.compress_min_bytes
-    )
-
-
 def _store_fan_outs(
     result: Any,
     repo: PayloadRepository,
@@ -231,7 +192,7 @@ def _store_fan_outs(
             dumps(e, where=f"result element {i} at {jsonpath((*path, i))}")
             for i, e in enumerate(elements)
         ]
-        encoded = [_encode(repo, raw) for raw in raws]
+        encoded = [repo.encode_raw(raw) for raw in raws]
         digest = _list_digest(encoded)
         partition_key = f"{namespace}:{_hint(path)}:list-{digest}"
         repo.write_items(table, partition_key, encoded)
@@ -252,6 +213,14 @@ def _list_digest(encoded: Sequence[Encoded]) -> str:
     return h.hexdigest()[:20]
 
 
+@dataclass(frozen=True)
+class OffloadResult:
+    """The result to return (parts replaced by pointers where needed) and what was done."""
+
+    result: Any
+    stats: OffloadStats
+
+
 def offload(
     result: Any,
     repo: PayloadRepository,
@@ -260,14 +229,41 @@ def offload(
     budget: int,
     keep_inline: Sequence[Path] = (),
     fan_out_paths: Sequence[Path] = (),
-    stats: OffloadStats | None = None,
 ) -> Any:
     """Return ``result`` (or a copy with parts replaced by pointers) that fits ``budget`` bytes.
 
-    The caller's object is never modified.
+    The plain-function form of the decorator's second half; :func:`offload_result` also returns
+    the stats. The caller's object is never modified.
+
+    >>> from sfn_offload import OffloadConfig
+    >>> from sfn_offload.storage import MemoryStore, PayloadRepository
+    >>> repo = PayloadRepository(OffloadConfig(table="state"), dynamodb=MemoryStore())
+    >>> out = offload({"status": "ok", "rows": list(range(3000))}, repo, namespace="run-1",
+    ...               budget=1000, keep_inline=[("status",)])
+    >>> out["status"], out["rows"]["backend"]
+    ('ok', 'dynamodb')
     """
-    stats = stats if stats is not None else OffloadStats()
-    stats.budget = budget
+    return offload_result(
+        result,
+        repo,
+        namespace=namespace,
+        budget=budget,
+        keep_inline=keep_inline,
+        fan_out_paths=fan_out_paths,
+    ).result
+
+
+def offload_result(
+    result: Any,
+    repo: PayloadRepository,
+    *,
+    namespace: str,
+    budget: int,
+    keep_inline: Sequence[Path] = (),
+    fan_out_paths: Sequence[Path] = (),
+) -> OffloadResult:
+    """Offload ``result`` to fit ``budget`` bytes (see the module docstring), with the stats."""
+    stats = OffloadStats(budget=budget)
     copied: set[int] = set()
     result = _store_fan_outs(result, repo, namespace, fan_out_paths, stats, copied)
     # Only the size is kept: measuring and storing parts serializes them anew, and holding this
@@ -276,7 +272,7 @@ def offload(
         dumps(result, where="handler result")
     )
     if result_bytes <= budget:
-        return result
+        return OffloadResult(result, stats)
 
     candidates: list[tuple[int, Path]] = []
     total = _sizes(result, (), candidates)
@@ -307,14 +303,14 @@ def offload(
     entries = []
     for path in chosen:
         part_raw = dumps(get(result, path))
-        enc = _encode(repo, part_raw)
+        enc = repo.encode_raw(part_raw)
         entries.append((f"{namespace}:{_hint(path)}:{enc.sha256[:20]}", enc))
         stats.offloaded_bytes += enc.json_size
         stats.stored_bytes += enc.size
-    pointers = write_values(repo, entries)
+    pointers = repo.write_values(entries)
     for path, pointer in zip(chosen, pointers, strict=True):
         result = assign(result, path, pointer.to_dict(), copied)
         stats.pointers.append(pointer.describe())
     stats.offloaded = len(pointers)
     stats.inline_bytes = len(dumps(result, where="handler result"))
-    return result
+    return OffloadResult(result, stats)

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._aws import AwsClients
 from .._config import OffloadConfig
-from ..errors import ConfigurationError, PointerError
+from ..errors import ConfigurationError, NoItemFound, PointerError, StateDataClientError
 from ..storage.repository import PayloadRepository
-from ..wire.pointer import MAX_INDEX, Pointer
+from ..wire.pointer import Pointer
+from ..wire.references import MapIteration, parse_index, parse_map_iteration
 
 if TYPE_CHECKING:
     import boto3
@@ -30,71 +31,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["MapIteration", "StateDataClient", "parse_map_iteration"]
-
-#: Keys of a py2sfn Map-iteration event (built by the Map state's ItemSelector/Parameters).
-MAP_EVENT_KEYS = ("items_result_table_name", "items_result_partition_key", "items_result_key")
-
-
-class MapIteration:
-    """The element a py2sfn Map-iteration event refers to.
-
-    >>> it = parse_map_iteration({"items_result_table_name": "t", "items_result_partition_key":
-    ...     "run:rows", "items_result_key": "rows", "context_index": "3", "context_value": 1})
-    >>> it.table, it.partition_key, it.key, it.index
-    ('t', 'run:rows', 'rows', 3)
-    """
-
-    __slots__ = ("index", "key", "partition_key", "table")
-
-    def __init__(self, table: str | None, partition_key: str | None, key: str | None, index: int):
-        self.table = table
-        self.partition_key = partition_key
-        self.key = key
-        self.index = index
-
-
-def parse_map_iteration(event: object, *, need: str = "local") -> MapIteration:
-    """Read ``items_result_*`` and ``context_index`` from a Map-iteration event.
-
-    ``context_index`` may be an integer or a string of digits (py2sfn's README showed a string).
-    ``need`` is ``"local"`` (needs ``items_result_key``) or ``"global"`` (needs the table and
-    partition key). Missing or mistyped fields raise :class:`~sfn_offload.PointerError`.
-    """
-    if not isinstance(event, Mapping):
-        raise PointerError(f"Map-iteration event must be a JSON object, got {type(event).__name__}")
-    required = ["items_result_key"] if need == "local" else list(MAP_EVENT_KEYS[:2])
-    missing = [k for k in [*required, "context_index"] if event.get(k) is None]
-    if missing:
-        raise PointerError(
-            f"Map-iteration event is missing {missing}; the Map state's ItemSelector must pass "
-            "items_result_table_name, items_result_partition_key, items_result_key and "
-            "context_index.$: $$.Map.Item.Index"
-        )
-    fields: dict[str, str | None] = {}
-    for name in MAP_EVENT_KEYS:
-        value = event.get(name)
-        if value is not None and (not isinstance(value, str) or not value):
-            raise PointerError(f"Map-iteration event field {name!r} must be a non-empty string")
-        fields[name] = value
-    return MapIteration(
-        fields["items_result_table_name"],
-        fields["items_result_partition_key"],
-        fields["items_result_key"],
-        _index(event["context_index"], "context_index"),
-    )
-
-
-def _index(value: object, name: str = "index") -> int:
-    if isinstance(value, str) and value.isdigit() and value.isascii() and len(value) <= 10:
-        value = int(value)
-    if type(value) is not int or not 0 <= value <= MAX_INDEX:
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise PointerError(
-            f"{name} must be a whole number in [0, {MAX_INDEX}] (or a string of digits), "
-            f"got {shown}"
-        )
-    return value
+__all__ = [
+    "MapIteration",
+    "NoItemFound",
+    "StateDataClient",
+    "StateDataClientError",
+    "parse_map_iteration",
+]
 
 
 class StateDataClient:
@@ -194,7 +137,7 @@ class StateDataClient:
     # -- one operation each, written once --------------------------------------------------
 
     def _put(self, table: str, partition_key: str, data: Any, index: object) -> dict[str, Any]:
-        idx = _index(index)
+        idx = parse_index(index)
         where = f"dynamodb table {table!r} partition_key {partition_key!r} index {idx}"
         pointer = self._repo.write_item(
             table, partition_key, idx, self._repo.encode(data, where=where)
@@ -209,7 +152,7 @@ class StateDataClient:
         }
 
     def _get(self, table: str, partition_key: str, index: object, *, trusted: bool = True) -> Any:
-        pointer = Pointer("dynamodb", table, partition_key, _index(index))
+        pointer = Pointer("dynamodb", table, partition_key, parse_index(index))
         return self._repo.read_many([pointer], trusted=trusted)[0]
 
     def _put_many(self, table: str, partition_key: str, items: Sequence[Any]) -> dict[str, Any]:

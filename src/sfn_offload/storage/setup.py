@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ConfigurationError, NoItemFound, StoreError, translate_aws_errors
-from ..storage.repository import LEGACY_S3_PREFIX
+from .tiering import LEGACY_S3_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,0 +1,434 @@
+"""Every reference shape a state document can carry, recognised in one place.
+
+Hydration, ``sfn-offload show``/``inspect`` and the explicit client all read references through
+this module:
+
+=================  =======================================================================
+kind               shape
+=================  =======================================================================
+``pointer``        a value pointer ``{"__sfn_offload__": 1, ...}`` (see :mod:`.pointer`)
+``list``           a list pointer (a pointer with ``count``): the whole list
+``element``        ``{"sfn_offload_list": <list pointer>, "sfn_offload_index": i}``, what a
+                   Map's ``ItemSelector`` builds: element ``i`` of the list
+``py2sfn-map``     a py2sfn-task-tools Map-iteration event (top level only:
+                   ``items_result_*`` + ``context_index``); its element belongs in
+                   ``event["context_value"]``
+``py2sfn``         a py2sfn ``put_item`` result ``{"table_name", "partition_key", "key"}``
+``py2sfn-list``    a py2sfn ``put_items`` result (the same plus an ``items`` placeholder)
+``result-writer``  a Distributed Map's ``ResultWriter`` output ``{"MapRunArn",
+                   "ResultWriterDetails": {"Bucket", "Key": ".../manifest.json"}}``
+=================  =======================================================================
+
+py2sfn ``put_item`` results carry no marker, so hydration leaves them to handlers that call
+``get_item(...)`` on them; only tools that inspect ask for them (``py2sfn_results=True``).
+
+>>> put_result = {"table_name": "t", "partition_key": "run:rows", "key": "rows"}
+>>> refs = find_references({"rows": put_result}, py2sfn_results=True)
+>>> [(r.jsonpath, r.kind, r.pointer.describe()) for r in refs]
+[('$.rows', 'py2sfn', "dynamodb table 't' partition_key 'run:rows' index 0")]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from ..errors import PointerError
+from .paths import Path, jsonpath
+from .pointer import MARKER, MAX_INDEX, Pointer
+
+__all__ = [
+    "ELEMENT_INDEX_KEY",
+    "ELEMENT_LIST_KEY",
+    "MAP_EVENT_KEYS",
+    "MAP_VALUE_KEY",
+    "MapIteration",
+    "Reference",
+    "ReferenceKind",
+    "element_pointer",
+    "find_references",
+    "is_result_writer_output",
+    "may_contain_references",
+    "parse_index",
+    "parse_map_iteration",
+    "parse_reference",
+]
+
+ELEMENT_LIST_KEY: Final = "sfn_offload_list"
+ELEMENT_INDEX_KEY: Final = "sfn_offload_index"
+#: Where a py2sfn Map-iteration event's element goes (py2sfn's placeholder ``1`` was there).
+MAP_VALUE_KEY: Final = "context_value"
+#: Keys of a py2sfn Map-iteration event (built by the Map state's ItemSelector/Parameters).
+MAP_EVENT_KEYS: Final = (
+    "items_result_table_name",
+    "items_result_partition_key",
+    "items_result_key",
+)
+#: The keys a py2sfn ``put_item``/``put_items`` result may carry (sfn-offload's
+#: ``StateDataClient`` adds ``index``, ``size`` and ``sha256``).
+_PY2SFN_FIELDS: Final = frozenset(
+    {"table_name", "partition_key", "key", "index", "size", "sha256", "items"}
+)
+#: Byte strings at least one of which any serialized document holding a reference contains.
+_MARKERS: Final = (
+    f'"{MARKER}"'.encode(),
+    f'"{ELEMENT_LIST_KEY}"'.encode(),
+    b'"items_result_',
+    b'"ResultWriterDetails"',
+)
+
+ReferenceKind = Literal[
+    "pointer", "list", "element", "py2sfn", "py2sfn-list", "py2sfn-map", "result-writer"
+]
+_LIST_KINDS: Final = frozenset({"list", "py2sfn-list"})
+
+
+def may_contain_references(raw_document: bytes) -> bool:
+    """Cheap pre-check on a serialized document: can it hold any reference at all?
+
+    A byte search in C, so documents without references (most of them) skip the Python walk.
+
+    >>> may_contain_references(b'{"orders": [1, 2]}')
+    False
+    """
+    return any(marker in raw_document for marker in _MARKERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One reference found in a document.
+
+    Attributes:
+        path: where it is (``()`` when the document *is* the reference; for ``py2sfn-map``,
+            ``("context_value",)``, where its element goes).
+        kind: see the module docstring.
+        pointer: where the data lives: a value pointer, a list pointer for the list kinds, the
+            element's pointer for ``element`` and ``py2sfn-map``, the manifest object for
+            ``result-writer`` (read by :mod:`sfn_offload.distributed`, not as a payload).
+        list_count: for ``element``, the length of the list it indexes (the Map's iteration
+            count).
+        node: for ``result-writer``, the output object itself.
+        resolved_bytes: JSON bytes of the data once loaded (``None`` until resolved).
+    """
+
+    path: Path
+    kind: ReferenceKind
+    pointer: Pointer
+    list_count: int | None = None
+    node: Mapping[str, Any] | None = None
+    resolved_bytes: int | None = None
+
+    @property
+    def jsonpath(self) -> str:
+        return jsonpath(self.path)
+
+    @property
+    def is_list(self) -> bool:
+        """True when the reference stands for a whole list (loaded element by element)."""
+        return self.kind in _LIST_KINDS
+
+    @property
+    def stored_bytes(self) -> int | None:
+        """Stored size the reference records (value pointers and newer py2sfn results)."""
+        return self.pointer.size
+
+    def element(self, index: int) -> Reference:
+        """The reference to element ``index`` (lists and py2sfn results).
+
+        Raises :class:`PointerError` for other kinds or an index outside the list.
+        """
+        if self.kind not in ("list", "py2sfn-list", "py2sfn"):
+            raise PointerError(
+                f"{self.jsonpath}: an element index applies to list pointers and py2sfn "
+                f"results, not to a {self.kind} reference"
+            )
+        count = self.pointer.count
+        if count is not None and not 0 <= index < count:
+            raise PointerError(
+                f"{self.pointer.describe()}: index {index} is outside the list of {count} "
+                f"element(s) (valid: 0..{count - 1})"
+            )
+        return Reference(self.path, "element", _element(self.pointer, index), count)
+
+    def loads(self) -> list[Pointer]:
+        """The value pointers to read for this reference, in order."""
+        if self.kind == "result-writer":
+            return []
+        if self.is_list:
+            return [_element(self.pointer, i) for i in range(self.pointer.count or 0)]
+        return [self.pointer]
+
+    def to_json(self) -> dict[str, Any]:
+        """Machine-readable form (addresses and sizes; never the data)."""
+        out: dict[str, Any] = {"path": self.jsonpath, "kind": self.kind}
+        p = self.pointer
+        out["backend"] = p.backend
+        out["table" if p.backend == "dynamodb" else "bucket"] = p.container
+        out["key"] = p.key
+        out["index"] = None if self.is_list else p.index
+        out["count"] = p.count
+        out["stored_bytes"] = p.size
+        out["resolved_bytes"] = self.resolved_bytes
+        return out
+
+
+def _element(pointer: Pointer, index: int) -> Pointer:
+    return Pointer("dynamodb", pointer.container, pointer.key, index, encoding=pointer.encoding)
+
+
+def element_pointer(list_pointer: Pointer, index: object, where: str) -> Pointer:
+    """The pointer to element ``index`` of a list pointer; the index is checked."""
+    if type(index) is not int or not 0 <= index < (list_pointer.count or 0):
+        raise PointerError(
+            f"{where}: {ELEMENT_INDEX_KEY} must be an integer in [0, {list_pointer.count}), "
+            f"got {_short(index)}"
+        )
+    return _element(list_pointer, index)
+
+
+def _element_reference(node: Mapping[str, Any], path: Path, where: str) -> Reference:
+    extra = sorted(set(node) - {ELEMENT_LIST_KEY, ELEMENT_INDEX_KEY}, key=str)
+    if extra or ELEMENT_INDEX_KEY not in node:
+        raise PointerError(
+            f"{where}: an element reference holds exactly {ELEMENT_LIST_KEY!r} and "
+            f"{ELEMENT_INDEX_KEY!r}; got keys {sorted(node, key=str)}"
+        )
+    lst = Pointer.from_dict(node[ELEMENT_LIST_KEY], where=f"{where}.{ELEMENT_LIST_KEY}")
+    if not lst.is_list:
+        raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
+    element = element_pointer(lst, node[ELEMENT_INDEX_KEY], where)
+    return Reference(path, "element", element, lst.count)
+
+
+# --------------------------------------------------------------------------------------------
+# py2sfn-task-tools shapes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MapIteration:
+    """The element a py2sfn Map-iteration event refers to.
+
+    >>> it = parse_map_iteration({"items_result_table_name": "t", "items_result_partition_key":
+    ...     "run:rows", "items_result_key": "rows", "context_index": "3", "context_value": 1})
+    >>> it.table, it.partition_key, it.key, it.index
+    ('t', 'run:rows', 'rows', 3)
+    """
+
+    table: str | None
+    partition_key: str | None
+    key: str | None
+    index: int
+
+
+def is_map_iteration(node: object) -> bool:
+    """True for a py2sfn Map-iteration event (``context_index`` and ``items_result_*``)."""
+    return (
+        isinstance(node, Mapping)
+        and "context_index" in node
+        and any(isinstance(k, str) and k.startswith("items_result_") for k in node)
+    )
+
+
+def parse_map_iteration(event: object, *, need: str = "local") -> MapIteration:
+    """Read ``items_result_*`` and ``context_index`` from a Map-iteration event.
+
+    ``context_index`` may be an integer or a string of digits (py2sfn's README showed a string).
+    ``need`` is ``"local"`` (needs ``items_result_key``) or ``"global"`` (needs the table and
+    partition key). Missing or mistyped fields raise :class:`~sfn_offload.PointerError`.
+    """
+    if not isinstance(event, Mapping):
+        raise PointerError(f"Map-iteration event must be a JSON object, got {type(event).__name__}")
+    required = ["items_result_key"] if need == "local" else list(MAP_EVENT_KEYS[:2])
+    missing = [k for k in [*required, "context_index"] if event.get(k) is None]
+    if missing:
+        raise PointerError(
+            f"Map-iteration event is missing {missing}; the Map state's ItemSelector must pass "
+            "items_result_table_name, items_result_partition_key, items_result_key and "
+            "context_index.$: $$.Map.Item.Index"
+        )
+    fields: dict[str, str | None] = {}
+    for name in MAP_EVENT_KEYS:
+        value = event.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise PointerError(f"Map-iteration event field {name!r} must be a non-empty string")
+        fields[name] = value
+    return MapIteration(
+        fields["items_result_table_name"],
+        fields["items_result_partition_key"],
+        fields["items_result_key"],
+        parse_index(event["context_index"], "context_index"),
+    )
+
+
+def parse_index(value: object, name: str = "index") -> int:
+    """An element index: an integer, or (py2sfn) a string of digits, in ``[0, 2**31 - 1]``."""
+    if isinstance(value, str) and value.isdigit() and value.isascii() and len(value) <= 10:
+        value = int(value)
+    if type(value) is not int or not 0 <= value <= MAX_INDEX:
+        raise PointerError(
+            f"{name} must be a whole number in [0, {MAX_INDEX}] (or a string of digits), "
+            f"got {_short(value)}"
+        )
+    return value
+
+
+def _map_iteration_reference(
+    node: Mapping[str, Any], default_table: str | None, namespace: str | None
+) -> Reference:
+    it = parse_map_iteration(
+        node, need="global" if "items_result_partition_key" in node else "local"
+    )
+    table = it.table or default_table
+    if not table:
+        raise PointerError(
+            "py2sfn Map-iteration event names no items_result_table_name and no default table "
+            "is configured (SFN_OFFLOAD_TABLE)"
+        )
+    if it.partition_key is None and namespace is None:
+        raise PointerError(
+            f"py2sfn Map-iteration event names the local list {it.key!r} (no "
+            "items_result_partition_key), whose partition key needs the execution name: pass "
+            "the execution ARN or meta.sfn_execution_name in the input"
+        )
+    partition_key = it.partition_key or f"{namespace}:{it.key}"
+    return Reference(
+        (MAP_VALUE_KEY,), "py2sfn-map", Pointer("dynamodb", table, partition_key, it.index)
+    )
+
+
+def _is_py2sfn_result(node: Mapping[str, Any]) -> bool:
+    table, partition_key = node.get("table_name"), node.get("partition_key")
+    return (
+        isinstance(table, str)
+        and bool(table)
+        and isinstance(partition_key, str)
+        and bool(partition_key)
+        and set(node) <= _PY2SFN_FIELDS
+    )
+
+
+def _py2sfn_result_reference(node: Mapping[str, Any], path: Path, where: str) -> Reference:
+    table, partition_key = node["table_name"], node["partition_key"]
+    items = node.get("items")
+    if items is not None:
+        if not isinstance(items, list):
+            raise PointerError(f"{where}: 'items' must be the placeholder list")
+        return Reference(
+            path, "py2sfn-list", Pointer("dynamodb", table, partition_key, count=len(items))
+        )
+    size = node.get("size")
+    index = node.get("index", 0)
+    if type(index) is not int or not 0 <= index <= MAX_INDEX:
+        raise PointerError(f"{where}: 'index' must be an integer in [0, {MAX_INDEX}]")
+    pointer = Pointer(
+        "dynamodb", table, partition_key, index, size=size if type(size) is int else None
+    )
+    return Reference(path, "py2sfn", pointer)
+
+
+# --------------------------------------------------------------------------------------------
+# Distributed Map
+# --------------------------------------------------------------------------------------------
+
+
+def is_result_writer_output(node: object) -> bool:
+    """True for a Map's ``ResultWriter`` output object.
+
+    >>> is_result_writer_output({"MapRunArn": "arn:...", "ResultWriterDetails":
+    ...     {"Bucket": "b", "Key": "p/run/manifest.json"}})
+    True
+    """
+    if not isinstance(node, Mapping) or set(node) != {"MapRunArn", "ResultWriterDetails"}:
+        return False
+    details = node["ResultWriterDetails"]
+    return (
+        isinstance(details, Mapping)
+        and isinstance(details.get("Bucket"), str)
+        and isinstance(details.get("Key"), str)
+        and details["Key"].endswith("manifest.json")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# recognition
+# --------------------------------------------------------------------------------------------
+
+
+def parse_reference(
+    node: object,
+    *,
+    path: Path = (),
+    default_table: str | None = None,
+    namespace: str | None = None,
+    py2sfn_results: bool = False,
+    result_writer: bool = True,
+) -> Reference | None:
+    """The reference ``node`` is, or ``None`` when it is plain data.
+
+    A malformed pointer raises :class:`PointerError` saying which field is wrong. A py2sfn
+    Map-iteration event is recognised at the top level only (``path == ()``); one without
+    ``items_result_table_name`` uses ``default_table``, and one without
+    ``items_result_partition_key`` needs ``namespace`` (the execution name).
+    """
+    if path == () and is_map_iteration(node):
+        assert isinstance(node, Mapping)
+        return _map_iteration_reference(node, default_table, namespace)
+    if not isinstance(node, dict):
+        return None
+    where = f"event at {jsonpath(path)}"
+    if MARKER in node:
+        pointer = Pointer.from_dict(node, where=where)
+        return Reference(path, "list" if pointer.is_list else "pointer", pointer)
+    if ELEMENT_LIST_KEY in node:
+        return _element_reference(node, path, where)
+    if result_writer and is_result_writer_output(node):
+        details = node["ResultWriterDetails"]
+        manifest = Pointer("s3", details["Bucket"], details["Key"])
+        return Reference(path, "result-writer", manifest, node=node)
+    if py2sfn_results and _is_py2sfn_result(node):
+        return _py2sfn_result_reference(node, path, where)
+    return None
+
+
+def find_references(
+    document: Any,
+    *,
+    default_table: str | None = None,
+    namespace: str | None = None,
+    py2sfn_results: bool = False,
+    result_writer: bool = True,
+) -> list[Reference]:
+    """Every reference in ``document``, in document order (see :func:`parse_reference`).
+
+    References are not looked into (a list pointer's ``items`` placeholder is not data); the
+    rest of a py2sfn Map-iteration event is ordinary data and is searched.
+    """
+    found: list[Reference] = []
+    stack: list[tuple[Path, Any]] = [((), document)]
+    while stack:
+        path, node = stack.pop()
+        ref = parse_reference(
+            node,
+            path=path,
+            default_table=default_table,
+            namespace=namespace,
+            py2sfn_results=py2sfn_results,
+            result_writer=result_writer,
+        )
+        if ref is not None:
+            found.append(ref)
+            if ref.kind != "py2sfn-map":
+                continue
+        if isinstance(node, dict):
+            stack.extend(reversed([((*path, k), v) for k, v in node.items()]))
+        elif isinstance(node, list):
+            stack.extend(reversed([((*path, i), v) for i, v in enumerate(node)]))
+    return found
+
+
+def _short(value: object) -> str:
+    """A bounded repr for messages: references come from untrusted input."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "(huge)"
+    return text if len(text) <= 40 else text[:37] + "..."
