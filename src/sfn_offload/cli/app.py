@@ -35,14 +35,6 @@ from .. import __version__
 from .._aws import AwsClients
 from .._config import OffloadConfig
 from ..budget import STATE_LIMIT_BYTES
-from ..cli.report import (
-    ExecutionReport,
-    Progress,
-    Reference,
-    inspect_execution,
-    load,
-    parse_reference,
-)
 from ..errors import (
     ConfigurationError,
     PointerError,
@@ -52,6 +44,8 @@ from ..errors import (
 )
 from ..storage.repository import PayloadRepository
 from ..storage.setup import SetupResult, cloudformation_template, ensure_bucket, ensure_table
+from .history import ExecutionReport, Progress, inspect_execution
+from .report import Reference, load, parse_reference
 
 __all__ = ["EXIT_AWS", "EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
