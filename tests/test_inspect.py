@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from sfn_offload import OffloadConfig, PointerError
-from sfn_offload.cli.report import find_references, resolve, state_visits
+from sfn_offload.cli.history import state_visits
+from sfn_offload.cli.report import find_references, resolve
 from sfn_offload.errors import PointerNotAllowedError as NotAllowed
 from sfn_offload.storage import MemoryStore, PayloadRepository
 

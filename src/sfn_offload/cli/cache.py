@@ -1,0 +1,80 @@
+"""Read each payload once per ``inspect`` walk: an execution's states pass the same pointers on
+and on, and an operator's walk should not fetch them again for every state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import PointerNotAllowedError
+from ..storage.base import Address, PayloadStore, Record
+from ..storage.repository import PayloadRepository
+from ..wire.pointer import Pointer
+
+__all__ = ["prefetch", "reading_once"]
+
+
+def reading_once(repo: PayloadRepository) -> PayloadRepository:
+    """``repo`` with stores that keep every record they read (nothing expires: one walk only)."""
+    return PayloadRepository(
+        repo.config,
+        clients=repo.clients,
+        dynamodb=_CachingStore(repo.dynamodb),
+        s3=_CachingStore(repo.s3),
+    )
+
+
+class _CachingStore:
+    """A store that remembers what it fetched; a write forgets the address it changes."""
+
+    def __init__(self, inner: PayloadStore) -> None:
+        self._inner = inner
+        self.backend = inner.backend
+        self._cache: dict[Address, Record] = {}
+
+    def get(self, address: Address) -> Record:
+        if address not in self._cache:
+            self._cache[address] = self._inner.get(address)
+        return self._cache[address]
+
+    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+        missing = [a for a in dict.fromkeys(addresses) if a not in self._cache]
+        if missing:
+            self._cache.update(self._inner.get_many(missing))
+        return {a: self._cache[a] for a in addresses if a in self._cache}
+
+    def put(self, address: Address, record: Record) -> Record | None:
+        self._cache.pop(address, None)
+        return self._inner.put(address, record)
+
+    def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
+        for address, _ in entries:
+            self._cache.pop(address, None)
+        self._inner.put_many(entries)
+
+    def delete_many(self, addresses: Sequence[Address]) -> None:
+        for address in addresses:
+            self._cache.pop(address, None)
+        self._inner.delete_many(addresses)
+
+
+def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: bool) -> None:
+    """Fetch every allowed item and object once, in as few requests as the stores allow.
+
+    Only fills the caches of a :func:`reading_once` repository: checks, decoding and errors
+    happen per state in :func:`~sfn_offload.cli.report.resolve`, so one bad pointer is reported
+    where it is instead of failing the whole walk.
+    """
+    ddb: list[Address] = []
+    s3: list[Address] = []
+    for pointer in dict.fromkeys(pointers):
+        if not trusted:
+            try:
+                repo.check_allowed(pointer, "prefetch")
+            except PointerNotAllowedError:
+                continue
+        address = Address(pointer.container, pointer.key, pointer.index)
+        (ddb if pointer.backend == "dynamodb" else s3).append(address)
+    if ddb:
+        repo.dynamodb.get_many(ddb)
+    if s3:
+        repo.s3.get_many(s3)

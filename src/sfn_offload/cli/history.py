@@ -1,0 +1,350 @@
+"""What an execution's states carried: its history read, state by state, references resolved.
+
+Plain functions behind ``sfn-offload inspect``; no click, no rich, no printing.
+:func:`read_history` + :func:`state_visits` turn GetExecutionHistory into one
+:class:`StateVisit` per time a state ran (Map iterations told apart by their index);
+:func:`inspect_execution` finds the references in each (:mod:`sfn_offload.cli.report`) and
+resolves them, reading each payload once per walk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from ..budget import STATE_LIMIT_BYTES
+from ..errors import (
+    ConfigurationError,
+    PointerError,
+    SfnOffloadError,
+    StoreError,
+    translate_aws_errors,
+)
+from ..storage.repository import PayloadRepository
+from ..wire.codec import dumps
+from .cache import prefetch, reading_once
+from .report import Reference, find_references, resolve
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+__all__ = [
+    "ExecutionReport",
+    "Progress",
+    "StateData",
+    "StateVisit",
+    "inspect_execution",
+    "read_history",
+    "state_visits",
+]
+
+#: ``progress(phase, done, total)``: phase ``"history"`` (events read, total unknown) or
+#: ``"resolve"`` (state inputs/outputs resolved out of ``total``).
+Progress = Callable[[str, int, int | None], None]
+
+_END_STATUS: Final = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionAborted": "ABORTED",
+    "ExecutionTimedOut": "TIMED_OUT",
+}
+_ITERATION_ENDS: Final = frozenset(
+    {"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
+)
+
+
+@dataclass
+class StateData:
+    """A state's input or output as the history recorded it.
+
+    Attributes:
+        inline_bytes: UTF-8 bytes in the state (what counts against the 262,144 limit).
+        truncated: the history left the data out (``inputDetails.truncated``).
+        references: references found in it (with ``resolved_bytes`` once resolved).
+        resolved_bytes: JSON bytes with every reference replaced by its data.
+        error: why the data could not be parsed or resolved (a library error message).
+        document: the parsed data: as recorded, then resolved; :func:`inspect_execution` drops
+            it after measuring unless asked to keep it.
+    """
+
+    inline_bytes: int
+    truncated: bool = False
+    references: list[Reference] = field(default_factory=list)
+    resolved_bytes: int | None = None
+    error: str | None = None
+    document: Any = field(default=None, repr=False)
+
+    @property
+    def percent_of_limit(self) -> float:
+        """Share of the 262,144-byte state limit the inline data uses."""
+        return 100.0 * self.inline_bytes / STATE_LIMIT_BYTES
+
+    def to_json(self, *, with_data: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "inline_bytes": self.inline_bytes,
+            "percent_of_limit": round(self.percent_of_limit, 2),
+            "truncated": self.truncated,
+            "references": [r.to_json() for r in self.references],
+            "resolved_bytes": self.resolved_bytes,
+            "error": self.error,
+        }
+        if with_data:
+            out["data"] = self.document
+        return out
+
+
+@dataclass
+class StateVisit:
+    """One time a state ran: entered (with its input) and, unless it never finished, exited.
+
+    ``iteration`` holds the Map iteration indices it ran in (outermost first; ``()`` outside
+    any Map), so ``PriceShard`` in iteration 3 is labelled ``PriceShard [3]``.
+    """
+
+    name: str
+    state_type: str
+    iteration: tuple[int, ...]
+    entered_event_id: int | None
+    exited_event_id: int | None = None
+    input: StateData | None = None
+    output: StateData | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name + "".join(f" [{i}]" for i in self.iteration)
+
+    def sides(self) -> Iterator[tuple[str, StateData]]:
+        """``("input", data)`` and ``("output", data)``, for those the history has."""
+        if self.input is not None:
+            yield "input", self.input
+        if self.output is not None:
+            yield "output", self.output
+
+    def to_json(self, *, with_data: bool = False) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.state_type,
+            "iteration": list(self.iteration),
+            "entered_event_id": self.entered_event_id,
+            "exited_event_id": self.exited_event_id,
+            "input": self.input.to_json(with_data=with_data) if self.input else None,
+            "output": self.output.to_json(with_data=with_data) if self.output else None,
+        }
+
+
+@dataclass
+class ExecutionReport:
+    """What :func:`inspect_execution` found."""
+
+    execution_arn: str
+    status: str
+    events: int
+    visits: list[StateVisit]
+    resolved: bool
+    state_names: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """Every input/output that could not be parsed or resolved, labelled."""
+        return [
+            f"{visit.label} {side}: {data.error}"
+            for visit in self.visits
+            for side, data in visit.sides()
+            if data.error
+        ]
+
+    def to_json(self, *, with_data: bool = False) -> dict[str, Any]:
+        return {
+            "execution_arn": self.execution_arn,
+            "status": self.status,
+            "events": self.events,
+            "limit_bytes": STATE_LIMIT_BYTES,
+            "resolved": self.resolved,
+            "state_names": self.state_names,
+            "states": [v.to_json(with_data=with_data) for v in self.visits],
+            "errors": self.errors,
+        }
+
+
+def read_history(
+    sfn: SFNClient, execution_arn: str, *, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """Every event of an execution, with its data (GetExecutionHistory, paginated)."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "executionArn": execution_arn,
+        "includeExecutionData": True,
+        "maxResults": 1000,
+    }
+    while True:
+        with translate_aws_errors(
+            "StepFunctions.GetExecutionHistory", f"execution {execution_arn!r}"
+        ):
+            page = sfn.get_execution_history(**kwargs)
+        events.extend(dict(e) for e in page["events"])
+        if progress is not None:
+            progress("history", len(events), None)
+        token = page.get("nextToken")
+        if not token:
+            return events
+        kwargs["nextToken"] = token
+
+
+def _state_data(text: object, details: object) -> StateData:
+    truncated = isinstance(details, dict) and bool(details.get("truncated"))
+    raw = text if isinstance(text, str) else ""
+    data = StateData(len(raw.encode("utf-8")), truncated=truncated)
+    if truncated:
+        data.error = "the history left this data out (truncated); it cannot be inspected"
+        return data
+    try:
+        data.document = json.loads(raw) if raw else None
+    except ValueError as exc:
+        data.error = f"not valid JSON: {exc}"
+    return data
+
+
+def state_visits(events: Sequence[Mapping[str, Any]]) -> list[StateVisit]:
+    """One :class:`StateVisit` per state run, in the order the states were entered.
+
+    Exits are paired with entries of the same state in the same Map iteration. The iteration of
+    an event is that of its ``previousEventId``, except that ``MapIterationStarted`` opens one
+    (at the depth its Map state was entered at) and ``MapIteration{Succeeded,Failed,Aborted}``
+    closes it.
+    """
+    context: dict[int, tuple[int, ...]] = {}
+    map_depth: dict[str, int] = {}  # Map state name -> iterations it is nested in
+    open_visits: dict[tuple[str, tuple[int, ...]], deque[StateVisit]] = {}
+    visits: list[StateVisit] = []
+    for event in events:
+        event_id = int(event["id"])
+        here = context.get(int(event.get("previousEventId") or 0), ())
+        kind = str(event["type"])
+        if kind == "MapIterationStarted" or kind in _ITERATION_ENDS:
+            details: Mapping[str, Any] = next(
+                (v for k, v in event.items() if k.endswith("EventDetails")), {}
+            )
+            # The previous event may belong to a sibling iteration (an iteration starts when
+            # one finishes, under MaxConcurrency): keep only the Map state's own nesting.
+            name = str(details.get("name"))
+            if kind == "MapIterationStarted":
+                here = (*here[: map_depth.get(name, len(here))], int(details.get("index", 0)))
+            else:
+                here = here[: map_depth.get(name, len(here) - 1)]
+        context[event_id] = here
+        entered = event.get("stateEnteredEventDetails")
+        exited = event.get("stateExitedEventDetails")
+        if entered is not None and kind == "MapStateEntered":
+            map_depth[str(entered.get("name"))] = len(here)
+        if entered is not None:
+            visit = StateVisit(
+                name=str(entered.get("name", "")),
+                state_type=kind.removesuffix("StateEntered"),
+                iteration=here,
+                entered_event_id=event_id,
+                input=_state_data(entered.get("input"), entered.get("inputDetails")),
+            )
+            visits.append(visit)
+            open_visits.setdefault((visit.name, here), deque()).append(visit)
+        elif exited is not None:
+            name = str(exited.get("name", ""))
+            waiting = open_visits.get((name, here))
+            if waiting:
+                visit = waiting.popleft()
+            else:  # an exit whose entry the history does not show
+                visit = StateVisit(name, kind.removesuffix("StateExited"), here, None)
+                visits.append(visit)
+            visit.exited_event_id = event_id
+            visit.output = _state_data(exited.get("output"), exited.get("outputDetails"))
+    return visits
+
+
+def inspect_execution(
+    sfn: SFNClient,
+    execution_arn: str,
+    repo: PayloadRepository | None,
+    *,
+    states: Collection[str] = (),
+    trusted: bool = False,
+    keep_data: bool = False,
+    default_table: str | None = None,
+    progress: Progress | None = None,
+) -> ExecutionReport:
+    """Walk an execution's history: per state run, inline size, references and resolved size.
+
+    ``repo=None`` only finds references (no DynamoDB or S3 request). ``states`` keeps the named
+    states only (before anything is read). ``keep_data`` keeps each resolved document in
+    :attr:`StateData.document`. Problems with one state's data (a missing item, a digest mismatch,
+    a refused pointer) are recorded in its :attr:`StateData.error`; AWS and configuration
+    errors raise.
+    """
+    events = read_history(sfn, execution_arn, progress=progress)
+    visits = state_visits(events)
+    names = list(dict.fromkeys(v.name for v in visits))
+    if states:
+        visits = [v for v in visits if v.name in states]
+    namespace = execution_arn.rsplit(":", 1)[-1]  # py2sfn keys local lists by execution name
+    sides = [data for visit in visits for _, data in visit.sides()]
+    _find_all_references(sides, default_table=default_table, namespace=namespace)
+    if repo is not None:
+        repo = reading_once(repo)
+        loads = [p for data in sides for ref in data.references for p in ref.loads()]
+        prefetch(repo, loads, trusted=trusted)
+    pending = [(v, side, d) for v in visits for side, d in v.sides() if d.error is None]
+    for done, (visit, side, data) in enumerate(pending, 1):
+        _resolve_side(data, repo, trusted=trusted, where=f"{visit.label} {side}")
+        if not keep_data:
+            data.document = None  # keep sizes, not payloads
+        if progress is not None:
+            progress("resolve", done, len(pending))
+    return ExecutionReport(
+        execution_arn,
+        _status(events),
+        len(events),
+        visits,
+        resolved=repo is not None,
+        state_names=names,
+    )
+
+
+def _status(events: Sequence[Mapping[str, Any]]) -> str:
+    return next(
+        (_END_STATUS[str(e["type"])] for e in reversed(events) if e["type"] in _END_STATUS),
+        "RUNNING",
+    )
+
+
+def _find_all_references(
+    sides: Sequence[StateData], *, default_table: str | None, namespace: str
+) -> None:
+    for data in sides:
+        if data.error is None:
+            try:
+                data.references = find_references(
+                    data.document, default_table=default_table, namespace=namespace
+                )
+            except PointerError as exc:
+                data.error = str(exc)
+
+
+def _resolve_side(
+    data: StateData, repo: PayloadRepository | None, *, trusted: bool, where: str
+) -> None:
+    """Replace ``data.document`` by its resolved form and measure it; a problem with the data
+    goes to ``data.error`` (the document then stays as recorded)."""
+    if repo is not None and data.references:
+        try:
+            data.document, data.references = resolve(
+                data.document, data.references, repo, trusted=trusted, where=where
+            )
+            data.resolved_bytes = len(dumps(data.document, where=where))
+        except (ConfigurationError, StoreError):
+            raise  # no region, access denied, a missing table: not about this state's data
+        except SfnOffloadError as exc:
+            data.error = str(exc)
+    elif not data.references:
+        data.resolved_bytes = data.inline_bytes

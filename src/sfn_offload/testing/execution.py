@@ -1,0 +1,101 @@
+"""The outcome of a local run: status, output, error, history and per-state sizes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .sizes import StateSize
+
+__all__ = ["Execution", "wait_for"]
+
+
+@dataclass
+class Execution:
+    """The outcome of :meth:`LocalStepFunctions.run`."""
+
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def state_sizes(self) -> list[StateSize]:
+        """Input/output bytes of each state, in the order they ran (Map iterations included)."""
+        sizes: dict[str, list[int | None]] = {}
+        order: list[str] = []
+        for event in self.history:
+            for key, value in event.items():
+                if not key.endswith("EventDetails") or not isinstance(value, dict):
+                    continue
+                name = value.get("name")
+                if not isinstance(name, str):
+                    continue
+                if name not in sizes:
+                    sizes[name] = [None, None]
+                    order.append(name)
+                if "input" in value:
+                    sizes[name][0] = max(sizes[name][0] or 0, len(value["input"].encode()))
+                if "output" in value:
+                    sizes[name][1] = max(sizes[name][1] or 0, len(value["output"].encode()))
+        return [StateSize(n, sizes[n][0], sizes[n][1]) for n in order]
+
+
+def wait_for(
+    sfn: Any,
+    execution_arn: str,
+    *,
+    timeout: float,
+    stops: Mapping[str, tuple[str | None, str | None]],
+) -> Execution:
+    """Poll until the execution is no longer RUNNING (or ``timeout`` passes), then collect it.
+
+    ``stops`` maps execution ARNs to the (error, cause) their StopExecution was given; it is
+    read after the execution ends, so the caller may keep filling it meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    history = _history(sfn, execution_arn)
+    error, cause = described.get("error"), described.get("cause")
+    if described["status"] == "ABORTED" and execution_arn in stops:
+        stop_error, stop_cause = stops[execution_arn]
+        error, cause = error or stop_error, cause or stop_cause
+    if described["status"] == "FAILED" and error is None:
+        error, cause = _failure(history)
+    raw_output = described.get("output")
+    return Execution(
+        arn=execution_arn,
+        status=described["status"],
+        output=json.loads(raw_output) if raw_output else None,
+        error=error,
+        cause=cause,
+        history=history,
+    )
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        history.extend(page["events"])
+        if not page.get("nextToken"):
+            return history
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _failure(history: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    # moto's DescribeExecution may leave a failed execution's error out; the history has it.
+    for event in reversed(history):
+        details = event.get("executionFailedEventDetails")
+        if details:
+            return details.get("error"), details.get("cause")
+    return None, None

@@ -1,0 +1,208 @@
+"""The kit: moto with a table, a bucket, Python handlers as Lambda functions, an ASL runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .aws_calls import install_call_counter, kit_requests
+from .definition import definition_text
+from .execution import Execution, wait_for
+from .jsonata_eval import install_jsonata
+from .lambdas import FakeLambdaContext, call_handler, install_invoke_hook, stub_code
+from .patching import Patches
+from .result_writer import install_result_writer
+from .stops import install_stop_hook
+from .stored import StoredPayload, list_stored
+
+__all__ = ["LocalStepFunctions"]
+
+
+class LocalStepFunctions:
+    """moto with a table, a bucket, Python handlers as Lambda functions, and an ASL runner."""
+
+    def __init__(
+        self,
+        *,
+        table: str = "sfn-offload-local",
+        bucket: str = "sfn-offload-local",
+        region: str = "us-east-1",
+        set_environment: bool = True,
+    ) -> None:
+        self.table = table
+        self.bucket = bucket
+        self.region = region
+        self._set_environment = set_environment
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._arns: dict[str, str] = {}
+        self._stops: dict[str, tuple[str | None, str | None]] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self._patches = Patches()
+        self._role_arn = ""
+        self.invocations: list[str] = []
+        #: (service, operation) -> count of AWS requests made by handlers and the library
+        #: (the kit's own bookkeeping calls and moto's engine-internal Lambda calls excluded).
+        self.aws_calls: Counter[tuple[str, str]] = Counter()
+        # The hooks run on moto's execution threads, several at once under Map and Parallel.
+        self._lock = threading.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStepFunctions:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start moto, create the table, bucket and IAM role, install the hooks."""
+        from moto import mock_aws
+
+        self._export_environment()
+        self._mock = mock_aws(
+            config={
+                "stepfunctions": {"execute_state_machine": True},
+                "lambda": {"use_docker": False},
+            }
+        )
+        self._mock.start()
+        self._install_hooks()
+        self._create_resources()
+
+    def stop(self) -> None:
+        """Stop moto, remove the hooks and restore the environment."""
+        self._patches.undo()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this local moto."""
+        import boto3
+
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def _export_environment(self) -> None:
+        # Region and credentials for boto3 (moto accepts any), the library's table and bucket;
+        # stop() puts the previous values back.
+        env = {
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        }
+        if self._set_environment:
+            env.update(SFN_OFFLOAD_TABLE=self.table, SFN_OFFLOAD_BUCKET=self.bucket)
+        for name, value in env.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def _install_hooks(self) -> None:
+        install_invoke_hook(self._patches, self._dispatch)
+        install_stop_hook(self._patches, self._record_stop)
+        install_jsonata(self._patches)
+        install_result_writer(self._patches, lambda: self.client("s3"))
+        install_call_counter(self._patches, self._count_call)
+
+    def _create_resources(self) -> None:
+        # The same table and bucket `sfn-offload setup` creates: py2sfn key schema with TTL on
+        # expires_at; encryption, public access blocked and lifecycle expiry on the bucket.
+        from ..storage.setup import ensure_bucket, ensure_table
+
+        with kit_requests():
+            ensure_table(self.client("dynamodb"), self.table)
+            ensure_bucket(self.client("s3"), self.bucket, ttl_days=7)
+        role = self.client("iam").create_role(
+            RoleName="sfn-offload-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )
+        self._role_arn = role["Role"]["Arn"]
+
+    # -- hook callbacks (called on moto's engine threads) ----------------------------------
+
+    def _dispatch(self, name: str, body: Any, response_headers: Any) -> bytes | None:
+        handler = self._handlers.get(name)
+        if handler is None:
+            return None
+        with self._lock:
+            self.invocations.append(name)
+        context = FakeLambdaContext(name, self.region)
+        return call_handler(handler, body, response_headers, context)
+
+    def _record_stop(self, execution_arn: str, error: Any, cause: Any) -> None:
+        with self._lock:
+            self._stops[execution_arn] = (error, cause)
+
+    def _count_call(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.aws_calls[(service, operation)] += 1
+
+    # -- Lambda functions -------------------------------------------------------------------
+
+    def register(self, name: str, handler: Callable[..., Any]) -> str:
+        """Make ``handler(event, context)`` the Lambda function ``name``; returns its ARN."""
+        response = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self._role_arn,
+            Handler="handler.handler",
+            Code={"ZipFile": stub_code()},
+        )
+        self._handlers[name] = handler
+        self._arns[name] = response["FunctionArn"]
+        return str(response["FunctionArn"])
+
+    def function_arns(self) -> dict[str, str]:
+        """Registered function names and their ARNs (the ``${name}`` substitutions)."""
+        return dict(self._arns)
+
+    # -- executions -------------------------------------------------------------------------
+
+    def run(
+        self,
+        definition: Mapping[str, Any] | str | Path,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        timeout: float = 120.0,
+        substitutions: Mapping[str, str] | None = None,
+    ) -> Execution:
+        """Create a state machine from ``definition``, run it on ``input`` and wait for it.
+
+        ``definition`` is a dict, JSON text or a file; each ``${name}`` in it becomes the ARN of
+        the registered function ``name``, or ``substitutions[name]``.
+        """
+        text = definition_text(definition, {**self._arns, **(substitutions or {})})
+        sfn = self.client("stepfunctions")
+        name = name or f"run-{uuid.uuid4().hex[:12]}"
+        machine = sfn.create_state_machine(name=name, definition=text, roleArn=self._role_arn)
+        started = sfn.start_execution(
+            stateMachineArn=machine["stateMachineArn"],
+            name=name,  # moto needs an explicit name
+            input=json.dumps({} if input is None else input),
+        )
+        return self.wait(started["executionArn"], timeout=timeout)
+
+    def wait(self, execution_arn: str, *, timeout: float = 120.0) -> Execution:
+        """Wait for an execution to finish and collect its result and history."""
+        sfn = self.client("stepfunctions")
+        return wait_for(sfn, execution_arn, timeout=timeout, stops=self._stops)
+
+    def stored(self) -> list[StoredPayload]:
+        """Every payload in the table and bucket (items that overflowed to S3 are listed once,
+        as their S3 object). Not counted in :attr:`aws_calls`."""
+        with kit_requests():
+            return list_stored(self.client("dynamodb"), self.client("s3"), self.table, self.bucket)
