@@ -1,7 +1,8 @@
 """`bench/run.py --quick` runs end to end and reports every measurement (no timing asserted).
 
-Marked ``bench``: deselected from the default run (it takes minutes on two cores and measures
-the machine more than the library); ``make bench`` runs it before the full benchmark.
+Marked ``bench``: deselected from the default run (it runs the whole harness in a subprocess,
+about 30 s of CPU on a loaded 2-core machine, and checks the benchmark rather than the library);
+``make bench`` runs it before the full benchmark.
 """
 
 from __future__ import annotations
