@@ -3,13 +3,21 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The demo gets its own, smaller environment (the `testing` extra only), inside .venv so that
+# `make clean` and .gitignore cover it.
+DEMO_VENV  := $(VENV)/demo
+DEMO_PY    := $(DEMO_VENV)/bin/python
+DEMO_STAMP := $(DEMO_VENV)/.installed
+# pytest workers for `make unit`
+JOBS   ?= 2
 
 .PHONY: help install test lint typecheck unit demo bench docs clean
 
 help:
 	@echo "make demo   - run the order-report state machine in moto (no AWS account)"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make bench  - run the benchmark smoke test, then the benchmarks under bench/"
+	@echo "make docs   - refill README/docs code blocks from their snippet files"
 
 # Reinstall whenever the project's metadata changes.
 $(STAMP): pyproject.toml
@@ -20,6 +28,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_PY) -m pip install --quiet -e '.[testing]'
+	touch $(DEMO_STAMP)
+
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples tools bench
 	$(PY) -m ruff format --check src tests examples tools bench
@@ -28,15 +41,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# Tests marked `bench` are deselected (pyproject addopts); `make bench` runs them.
 unit: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS)
 
 test: lint typecheck unit
 
-demo: $(STAMP)
-	$(PY) examples/demo.py
+demo: $(DEMO_STAMP)
+	$(DEMO_PY) examples/demo.py
 
 bench: $(STAMP)
+	$(PY) -m pytest -m bench tests/test_bench_smoke.py
 	$(PY) bench/run.py
 
 # Refill the code blocks of README.md and docs/ from the snippet files they name.

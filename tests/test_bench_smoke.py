@@ -1,4 +1,9 @@
-"""`bench/run.py --quick` runs end to end and reports every measurement (no timing asserted)."""
+"""`bench/run.py --quick` runs end to end and reports every measurement (no timing asserted).
+
+Marked ``bench``: deselected from the default run (it runs the whole harness in a subprocess,
+about 30 s of CPU on a loaded 2-core machine, and checks the benchmark rather than the library);
+``make bench`` runs it before the full benchmark.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +26,8 @@ MEASUREMENTS = (
     "memory",
     "targets",
 )
+
+pytestmark = pytest.mark.bench
 
 
 def test_quick_bench_runs_and_reports_every_measurement(tmp_path: Path) -> None:
