@@ -51,11 +51,13 @@ from typing import Any, Final
 
 from ..budget import STATE_LIMIT_BYTES
 from ..wire.codec import dumps
+from .counting import RequestCounter
 
 __all__ = [
     "Execution",
     "FakeLambdaContext",
     "LocalStepFunctions",
+    "RequestCounter",
     "StateSize",
     "StoredPayload",
     "assert_fits",
