@@ -31,6 +31,9 @@ BUCKET = "bench-payloads"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 MAX_WORKERS = 16  # sfn-offload's default max_workers; the floor uses the same pool size
+#: The simulated Lambda-to-DynamoDB round trip the latency runs add to every request.
+LATENCY_MS = 10.0
+IMPLS = ("sfn-offload", "py2sfn", "floor")
 
 #: Environment for every worker: fake credentials, a region, nothing from the caller's AWS setup.
 BASE_ENV = {
@@ -289,6 +292,10 @@ def compact_size(value: Any) -> int:
 # --------------------------------------------------------------------------------------------
 # statistics and subprocesses
 # --------------------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
 
 
 def median(values: Sequence[float]) -> float:
