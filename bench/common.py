@@ -1,7 +1,8 @@
-"""Shared pieces of the benchmarks: servers, request counting, payloads, statistics.
+"""Shared pieces of the benchmarks: servers, payloads, statistics, subprocesses.
 
 Nothing here imports ``sfn_offload`` or py2sfn-task-tools: workers decide what to import and
 when (py2sfn-task-tools creates boto3 clients at import, so its environment must be set first).
+Requests are counted with :class:`sfn_offload.testing.RequestCounter` in the workers.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,33 +183,6 @@ def create_resources(dynamodb: Any, s3: Any) -> None:
         TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
     )
     s3.create_bucket(Bucket=BUCKET)
-
-
-# --------------------------------------------------------------------------------------------
-# counting what is sent
-# --------------------------------------------------------------------------------------------
-
-
-class RequestCounter:
-    """Counts HTTP requests botocore sends (``before-send`` fires once per attempt, retries
-    included), per ``service:Operation``. Attach it to a botocore session before clients are
-    created from it: clients copy the session's event hooks when they are built."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def attach(self, botocore_session: Any) -> None:
-        botocore_session.register("before-send", self._on_send)
-
-    def _on_send(self, event_name: str = "", **_: Any) -> None:
-        _, service, operation = [*event_name.split(".", 2), "?", "?"][:3]
-        with self._lock:
-            self.counts[f"{service}:{operation}"] += 1
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self.counts)
 
 
 def diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
