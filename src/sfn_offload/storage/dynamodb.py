@@ -132,8 +132,8 @@ class DynamoDBStore:
             for table, items in (response.get("Responses") or {}).items():
                 for item in items:
                     address = address_of(table, dict(item))
-                    where = f"dynamodb {address.describe(self.backend)}"
-                    found[address] = from_item(dict(item), where)
+                    item_where = f"dynamodb {address.describe(self.backend)}"
+                    found[address] = from_item(dict(item), item_where)
             # Leftovers are resent as consistent reads whatever the response echoed back.
             leftover: dict[str, Any] = {
                 t: {**v, "ConsistentRead": True}
@@ -182,6 +182,7 @@ class DynamoDBStore:
             kwargs["ExclusiveStartKey"] = last
 
     def _row(self, table: str, item: dict[str, Any], keys_only: bool) -> tuple[int, Record]:
+        """One query result as ``(index, record)``."""
         address = address_of(table, item)
         try:
             return address.index, from_item(
@@ -190,4 +191,5 @@ class DynamoDBStore:
         except PayloadEncodingError:
             if not keys_only:
                 raise
+            # A listing for a write: an item we cannot read is simply rewritten.
             return address.index, Record(None)
