@@ -82,7 +82,21 @@ class RequestCounter:
 
     ``targets`` are boto3 clients, boto3 sessions or botocore sessions; more can be added with
     :meth:`attach`. Counting starts at once; it stops at :meth:`detach` or at the end of a
-    ``with`` block.
+    ``with`` block, also in the clients a session created meanwhile:
+
+    >>> import boto3
+    >>> from botocore.stub import Stubber
+    >>> session = boto3.session.Session(region_name="us-east-1")
+    >>> counter = RequestCounter(session)
+    >>> s3 = session.client("s3")
+    >>> with Stubber(s3) as stub:
+    ...     stub.add_response("list_buckets", {"Buckets": []})
+    ...     stub.add_response("list_buckets", {"Buckets": []})
+    ...     _ = s3.list_buckets()
+    ...     counter.detach()
+    ...     _ = s3.list_buckets()
+    >>> counter
+    RequestCounter({'S3.ListBuckets': 1})
     """
 
     def __init__(self, *targets: Any) -> None:
