@@ -13,9 +13,11 @@ Implementations:
   one S3 request per large payload, all requests of a call concurrent on a 16-thread pool (the
   same pool size as sfn-offload), no checksums, no verification.
 
-Requests are counted with a botocore ``before-send`` hook on each implementation's own session
-(py2sfn: the default session, hooked before py2sfn is imported), so retries would count too; in
-latency runs the proxy's own wire count is recorded as a cross-check. Prints one JSON object.
+Requests are counted by a :class:`~sfn_offload.testing.RequestCounter` on each implementation's
+own session (py2sfn: the default session, hooked before py2sfn is imported): its HTTP attempts
+(``before-send``, so retries would count too) are the ``requests``; for sfn-offload its API calls
+are kept as a second view (``library_counted``). In latency runs the proxy's own wire count is
+recorded as a cross-check. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -28,19 +30,19 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import common
-from botocore.config import Config
-from common import BUCKET, MAX_WORKERS, TABLE, RequestCounter
+from common import BUCKET, TABLE
+from floor import Floor
+
+from sfn_offload.testing import RequestCounter
 
 # py2sfn-task-tools creates its clients at import, from the default session: hook it first.
 boto3.setup_default_session(region_name=common.REGION)
-PY2SFN_COUNTER = RequestCounter()
-PY2SFN_COUNTER.attach(boto3.DEFAULT_SESSION._session)  # type: ignore[union-attr]
+PY2SFN_COUNTER = RequestCounter(boto3.DEFAULT_SESSION)
 
 from py2sfn_task_tools.state_data_client import (  # noqa: E402
     StateDataClient as Py2sfnClient,
@@ -51,15 +53,23 @@ from sfn_offload import OffloadConfig, StateDataClient  # noqa: E402
 from sfn_offload.storage import Address, AwsClients, PayloadRepository, Record  # noqa: E402
 from sfn_offload.wire import Pointer  # noqa: E402
 
-PY2SFN_S3_THRESHOLD = 390_000  # py2sfn-task-tools' ITEM_SIZE_THRESHOLD_BYTES
 EXECUTION_ARN = f"arn:aws:states:{common.REGION}:{common.ACCOUNT_ID}:execution:bench:run-1"
-CLIENT_CONFIG = Config(max_pool_connections=MAX_WORKERS, retries={"mode": "standard"})
 
 
 def _session(counter: RequestCounter) -> boto3.session.Session:
     session = boto3.session.Session(region_name=common.REGION)
-    counter.attach(session._session)  # type: ignore[attr-defined]
+    counter.attach(session)
     return session
+
+
+def _bench_keys(counts: dict[str, int]) -> dict[str, int]:
+    """RequestCounter's keys (``"DynamoDB.Query"``) as the results spell them
+    (``"dynamodb:Query"``)."""
+    out: dict[str, int] = {}
+    for key, count in counts.items():
+        service, _, operation = key.partition(".")
+        out[f"{service.lower()}:{operation}"] = count
+    return out
 
 
 class Admin:
@@ -98,96 +108,13 @@ class Admin:
 
 
 # --------------------------------------------------------------------------------------------
-# the floor: minimal hand-written boto3
-# --------------------------------------------------------------------------------------------
-
-
-class Floor:
-    def __init__(self, endpoint: str, counter: RequestCounter) -> None:
-        session = _session(counter)
-        self.dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=CLIENT_CONFIG)
-        self.s3 = session.client("s3", endpoint_url=endpoint, config=CLIENT_CONFIG)
-        self.pool = ThreadPoolExecutor(MAX_WORKERS)
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {TABLE: requests}
-        while pending:
-            pending = (
-                self.dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            )
-
-    def put_items(self, partition_key: str, items: Sequence[Any]) -> None:
-        """py2sfn's layout: one item per element, S3 for elements over 390,000 bytes."""
-        expires = str(int(time.time()) + 7 * 86_400)
-        bodies = [json.dumps(x, separators=(",", ":"), ensure_ascii=False) for x in items]
-        requests: list[dict[str, Any]] = []
-        uploads: list[tuple[str, bytes]] = []
-        for i, text in enumerate(bodies):
-            item = {
-                "partition_key": {"S": partition_key},
-                "sort_key": {"N": str(i)},
-                "expires_at": {"N": expires},
-            }
-            data = text.encode()
-            if len(data) > PY2SFN_S3_THRESHOLD:
-                key = f"workflow_state_data/{TABLE}/{partition_key}/{i}"
-                uploads.append((key, data))
-                item["s3_key"] = {"S": key}
-            else:
-                item["data"] = {"S": text}
-            requests.append({"PutRequest": {"Item": item}})
-        # S3 first (concurrently), then the items that point at it (concurrently).
-        list(
-            self.pool.map(lambda u: self.s3.put_object(Bucket=BUCKET, Key=u[0], Body=u[1]), uploads)
-        )
-        batches = [requests[i : i + 25] for i in range(0, len(requests), 25)]
-        list(self.pool.map(self._batch_write, batches))
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
-        out: dict[tuple[str, int], str] = {}
-        pending: dict[str, Any] = {TABLE: {"Keys": keys}}
-        while pending:
-            response = self.dynamodb.batch_get_item(RequestItems=pending)
-            for item in response["Responses"].get(TABLE, []):
-                key = (item["partition_key"]["S"], int(item["sort_key"]["N"]))
-                out[key] = item["data"]["S"]
-            pending = response.get("UnprocessedKeys") or {}
-        return out
-
-    def _get_object(self, bucket: str, key: str) -> bytes:
-        body: bytes = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        return body
-
-    def read(self, pointers: Sequence[dict[str, Any]]) -> list[Any]:
-        """ceil(n/100) BatchGetItem and one GET per S3 pointer, all in flight together."""
-        ddb = [p for p in pointers if p["backend"] == "dynamodb"]
-        keys = [{"partition_key": {"S": p["key"]}, "sort_key": {"N": str(p["index"])}} for p in ddb]
-        gets = [
-            self.pool.submit(self._batch_get, keys[i : i + 100]) for i in range(0, len(keys), 100)
-        ]
-        objects = {
-            p["key"]: self.pool.submit(self._get_object, p["bucket"], p["key"])
-            for p in pointers
-            if p["backend"] == "s3"
-        }
-        items: dict[tuple[str, int], str] = {}
-        for future in gets:
-            items.update(future.result())
-        out = []
-        for p in pointers:
-            if p["backend"] == "s3":
-                out.append(json.loads(objects[p["key"]].result()))
-            else:
-                out.append(json.loads(items[(p["key"], p["index"])]))
-        return out
-
-
-# --------------------------------------------------------------------------------------------
 # measurements
 # --------------------------------------------------------------------------------------------
 
 
 class Impl:
+    """One implementation under measurement: how to run it, its counter, what each run took."""
+
     def __init__(self, name: str, counter: RequestCounter, run: Callable[[str], Any]) -> None:
         self.name = name
         self.counter = counter
@@ -199,9 +126,10 @@ class Impl:
         self.library: list[dict[str, int]] = []
 
 
-def _timed(impl: Impl, label: str, endpoint: str, proxied: bool, library: Any = None) -> Any:
-    before = impl.counter.snapshot()
-    lib_before = _library_counts(library)
+def _timed(impl: Impl, label: str, endpoint: str, proxied: bool, library: bool = False) -> Any:
+    """Run ``impl`` once, timed; record its requests (and, with ``library``, its API calls)."""
+    before = impl.counter.attempts
+    calls_before = impl.counter.calls
     wire_before = common.proxy_stats(endpoint) if proxied else None
     gc.collect()  # every implementation starts from a clean heap
     cpu = time.process_time()
@@ -210,20 +138,12 @@ def _timed(impl: Impl, label: str, endpoint: str, proxied: bool, library: Any = 
     impl.times.append(time.perf_counter() - start)
     impl.cpu.append(time.process_time() - cpu)
     wire_after = common.proxy_stats(endpoint) if proxied else None
-    impl.requests.append(common.diff(impl.counter.snapshot(), before))
+    impl.requests.append(common.diff(_bench_keys(impl.counter.attempts), _bench_keys(before)))
     if wire_before is not None and wire_after is not None:
         impl.wire.append(common.diff(wire_after, wire_before))
-    if library is not None:
-        impl.library.append(common.diff(_library_counts(library), lib_before))
+    if library:
+        impl.library.append(common.diff(_bench_keys(impl.counter.calls), _bench_keys(calls_before)))
     return result
-
-
-def _library_counts(repo: PayloadRepository | None) -> dict[str, int]:
-    if repo is None:
-        return {}
-    counts = {f"dynamodb:{k}": v for k, v in getattr(repo.dynamodb, "requests", {}).items()}
-    counts.update({f"s3:{k}": v for k, v in getattr(repo.s3, "requests", {}).items()})
-    return counts
 
 
 def _summary(impl: Impl) -> dict[str, Any]:
@@ -262,7 +182,7 @@ def fanout(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
 
     floor_counter = RequestCounter()
-    floor = Floor(args.endpoint, floor_counter)
+    floor = Floor(args.endpoint, _session(floor_counter))
     sfn_counter = RequestCounter()
     repo = _sfn_repository(args.endpoint, sfn_counter)
     sfn = StateDataClient(TABLE, namespace, s3_bucket=BUCKET, repository=repo)
@@ -285,7 +205,7 @@ def fanout(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
                     "sfn-offload": lambda: sfn.put_items("warm", warm),
                     "py2sfn": lambda: py2sfn.put_items("warm", warm),
                 }[name]()
-            _timed(impl, key, args.endpoint, args.proxied, repo if name == "sfn-offload" else None)
+            _timed(impl, key, args.endpoint, args.proxied, library=name == "sfn-offload")
             if rep == 0:
                 stored = admin.count_items(f"{namespace}:{key}")
                 if stored != len(items):
@@ -316,34 +236,12 @@ def hydrate(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     ]
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
     admin.fresh()
-
-    # sfn-offload's value layout (what @state_offload writes in each Map iteration), written
-    # through the library's own stores on the moto server directly (setup, not measured).
-    setup_repo = _sfn_repository(admin.moto_url, RequestCounter())
-    expires_at = setup_repo.expires_at()
-    items: list[tuple[Address, Record]] = []
-    objects: list[tuple[Address, Record]] = []
-    pointers: list[dict[str, Any]] = []
-    for i, value in enumerate(values):
-        enc = setup_repo.encode(value)
-        record = Record(enc.body, enc.encoding, enc.sha256, enc.size, expires_at=expires_at)
-        partition_key = f"{namespace}:result-{i}:{enc.sha256[:20]}"
-        if enc.size <= setup_repo.config.item_budget_bytes:
-            items.append((Address(TABLE, partition_key, 0), record))
-            pointer = Pointer("dynamodb", TABLE, partition_key, 0, enc.size, enc.sha256)
-        else:
-            key = f"sfn-offload/{partition_key}/0"
-            objects.append((Address(BUCKET, key, 0), record))
-            pointer = Pointer("s3", BUCKET, key, 0, enc.size, enc.sha256)
-        pointers.append(pointer.to_dict())
-    setup_repo.s3.put_many(objects)
-    setup_repo.dynamodb.put_many(items)
-    setup_repo.close()
+    pointers = _write_value_layout(admin, namespace, values)
     event = {"sfn_execution_arn": EXECUTION_ARN, "results": pointers}
     stored_s3 = sum(1 for p in pointers if p["backend"] == "s3")
 
     floor_counter = RequestCounter()
-    floor = Floor(args.endpoint, floor_counter)
+    floor = Floor(args.endpoint, _session(floor_counter))
     sfn_counter = RequestCounter()
     repo = _sfn_repository(args.endpoint, sfn_counter)
     # py2sfn reads what py2sfn wrote: put_items at indices 0..n-1 (S3 over 390,000 bytes).
@@ -364,16 +262,7 @@ def hydrate(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     sfn_offload.hydrate({"results": warm_ptrs}, repo)
     py2sfn.get_item("results", 0)
     py2sfn.get_item("results", min(s3_indices) if s3_indices else 1)
-    for rep in range(max(args.reps, args.slow_reps)):
-        for name, impl in runs.items():
-            if rep >= (args.slow_reps if name == "py2sfn" else args.reps):
-                continue
-            got = _timed(
-                impl, name, args.endpoint, args.proxied, repo if name == "sfn-offload" else None
-            )
-            if rep == 0 and got != values:
-                raise RuntimeError(f"{name} did not return the stored values")
-            del got
+    _read_repeatedly(args, runs, values)
     return {
         "case": args.case,
         "n": n,
@@ -385,6 +274,45 @@ def hydrate(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
         "large_bytes": common.compact_size(shared_large) + 40 if n_s3 else None,
         "impls": {name: _summary(impl) for name, impl in runs.items()},
     }
+
+
+def _write_value_layout(admin: Admin, namespace: str, values: list[Any]) -> list[dict[str, Any]]:
+    """Store ``values`` in sfn-offload's value layout (what @state_offload writes in each Map
+    iteration) through the library's own stores, on the moto server directly (setup, not
+    measured); returns their pointers."""
+    setup_repo = _sfn_repository(admin.moto_url, RequestCounter())
+    expires_at = setup_repo.expires_at()
+    items: list[tuple[Address, Record]] = []
+    objects: list[tuple[Address, Record]] = []
+    pointers: list[dict[str, Any]] = []
+    for i, value in enumerate(values):
+        enc = setup_repo.encode(value)
+        record = Record(enc.body, enc.encoding, enc.sha256, enc.size, expires_at=expires_at)
+        partition_key = f"{namespace}:result-{i}:{enc.sha256[:20]}"
+        if enc.size <= setup_repo.config.item_budget_bytes:
+            items.append((Address(TABLE, partition_key, 0), record))
+            pointer = Pointer("dynamodb", TABLE, partition_key, 0, enc.size, enc.sha256)
+        else:
+            key = f"sfn-offload/{partition_key}/0"
+            objects.append((Address(BUCKET, key, 0), record))
+            pointer = Pointer("s3", BUCKET, key, 0, enc.size, enc.sha256)
+        pointers.append(pointer.to_dict())
+    setup_repo.s3.put_many(objects)
+    setup_repo.dynamodb.put_many(items)
+    setup_repo.close()
+    return pointers
+
+
+def _read_repeatedly(args: argparse.Namespace, runs: dict[str, Impl], values: list[Any]) -> None:
+    """The timed reads, implementations interleaved; py2sfn's slow loop runs ``slow_reps``."""
+    for rep in range(max(args.reps, args.slow_reps)):
+        for name, impl in runs.items():
+            if rep >= (args.slow_reps if name == "py2sfn" else args.reps):
+                continue
+            got = _timed(impl, name, args.endpoint, args.proxied, library=name == "sfn-offload")
+            if rep == 0 and got != values:
+                raise RuntimeError(f"{name} did not return the stored values")
+            del got
 
 
 def main(argv: list[str] | None = None) -> int:

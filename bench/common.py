@@ -1,7 +1,8 @@
-"""Shared pieces of the benchmarks: servers, request counting, payloads, statistics.
+"""Shared pieces of the benchmarks: servers, payloads, statistics, subprocesses.
 
 Nothing here imports ``sfn_offload`` or py2sfn-task-tools: workers decide what to import and
 when (py2sfn-task-tools creates boto3 clients at import, so its environment must be set first).
+Requests are counted with :class:`sfn_offload.testing.RequestCounter` in the workers.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +30,9 @@ BUCKET = "bench-payloads"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 MAX_WORKERS = 16  # sfn-offload's default max_workers; the floor uses the same pool size
+#: The simulated Lambda-to-DynamoDB round trip the latency runs add to every request.
+LATENCY_MS = 10.0
+IMPLS = ("sfn-offload", "py2sfn", "floor")
 
 #: Environment for every worker: fake credentials, a region, nothing from the caller's AWS setup.
 BASE_ENV = {
@@ -183,33 +185,6 @@ def create_resources(dynamodb: Any, s3: Any) -> None:
     s3.create_bucket(Bucket=BUCKET)
 
 
-# --------------------------------------------------------------------------------------------
-# counting what is sent
-# --------------------------------------------------------------------------------------------
-
-
-class RequestCounter:
-    """Counts HTTP requests botocore sends (``before-send`` fires once per attempt, retries
-    included), per ``service:Operation``. Attach it to a botocore session before clients are
-    created from it: clients copy the session's event hooks when they are built."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    def attach(self, botocore_session: Any) -> None:
-        botocore_session.register("before-send", self._on_send)
-
-    def _on_send(self, event_name: str = "", **_: Any) -> None:
-        _, service, operation = [*event_name.split(".", 2), "?", "?"][:3]
-        with self._lock:
-            self.counts[f"{service}:{operation}"] += 1
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self.counts)
-
-
 def diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     out = {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before)}
     return {k: v for k, v in sorted(out.items()) if v}
@@ -289,6 +264,10 @@ def compact_size(value: Any) -> int:
 # --------------------------------------------------------------------------------------------
 # statistics and subprocesses
 # --------------------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
 
 
 def median(values: Sequence[float]) -> float:

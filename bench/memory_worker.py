@@ -70,7 +70,7 @@ def payload(shape: str, size: int) -> Any:
     return {"tenant": "acme", "documents": [f"{i:08d}{base}" for i in range(count)]}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("op", choices=["offload", "hydrate"])
     parser.add_argument("impl", choices=["sfn-offload", "floor"])
@@ -78,18 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, required=True)
     parser.add_argument("--moto", required=True)
     parser.add_argument("--pointer", help="hydrate: the pointer offload printed (JSON)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    config = OffloadConfig(
-        table=TABLE, bucket=BUCKET, endpoint_urls={"dynamodb": args.moto, "s3": args.moto}
-    )
+
+def _warm_clients(moto: str) -> tuple[PayloadRepository, Any]:
+    """The repository and a plain S3 client, both used once: clients and connection pools exist
+    before the baseline (a warm Lambda)."""
+    config = OffloadConfig(table=TABLE, bucket=BUCKET, endpoint_urls={"dynamodb": moto, "s3": moto})
     repo = PayloadRepository(config, clients=AwsClients(endpoint_urls=config.endpoint_urls))
-    s3 = boto3.session.Session(region_name=common.REGION).client("s3", endpoint_url=args.moto)
-    # Warm up: clients and connection pools exist before the baseline (a warm Lambda).
+    s3 = boto3.session.Session(region_name=common.REGION).client("s3", endpoint_url=moto)
     warm = offload({"a": "y" * 5000, "b": "z" * 400_000}, repo, namespace="warm", budget=1024)
     hydrate(warm, repo)
     s3.put_object(Bucket=BUCKET, Key="warm", Body=b"{}")
     s3.get_object(Bucket=BUCKET, Key="warm")["Body"].read()
+    return repo, s3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    repo, s3 = _warm_clients(args.moto)
 
     out: dict[str, Any] = {"op": args.op, "impl": args.impl, "shape": args.shape}
     gc.collect()

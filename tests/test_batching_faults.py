@@ -42,6 +42,7 @@ from sfn_offload.storage import (
     Record,
     RetryPolicy,
 )
+from sfn_offload.testing import RequestCounter
 from sfn_offload.wire import Pointer
 
 TABLE = "state-table"
@@ -208,7 +209,7 @@ def test_put_items_of_10000_elements_sends_400_full_batches_and_one_query() -> N
     client = boto3.client("dynamodb", region_name=REGION)
     client.meta.events.register("before-send", no_network)
     seen = count_calls(client, "dynamodb")
-    with Stubber(client) as stubber:
+    with RequestCounter(client) as counter, Stubber(client) as stubber:
         stubber.add_response("query", {"Items": [], "Count": 0, "ScannedCount": 0})
         for _ in range(math.ceil(n / 25)):
             stubber.add_response("batch_write_item", {"UnprocessedItems": {}})
@@ -226,7 +227,7 @@ def test_put_items_of_10000_elements_sends_400_full_batches_and_one_query() -> N
     assert all(list(b) == [TABLE] and len(b[TABLE]) == 25 for b in batches)
     indices = sorted(i for b in batches for i in request_indices(b[TABLE]))
     assert indices == list(range(n))
-    assert sdc.repository.dynamodb.requests == {"Query": 1, "BatchWriteItem": 400}  # type: ignore[attr-defined]
+    assert counter.for_service("DynamoDB") == {"Query": 1, "BatchWriteItem": 400}
 
 
 @pytest.mark.parametrize("n", [1, 24, 25, 26, 50, 51, 101])
@@ -313,7 +314,7 @@ def test_backoff_is_jittered_and_bounded() -> None:
     policy = RetryPolicy(max_attempts=12, base_delay=0.05, max_delay=0.8, sleep=sleep)
     store = DynamoDBStore(lambda: fake.client, retry=policy)
 
-    with pytest.raises(StoreError) as caught:
+    with RequestCounter(fake.client) as counter, pytest.raises(StoreError) as caught:
         store.put_many([(Address(TABLE, "pk", 0), Record(b'{"a":1}'))])
 
     assert caught.value.code == "UnprocessedItems"
@@ -322,7 +323,7 @@ def test_backoff_is_jittered_and_bounded() -> None:
     caps = [min(0.8, 0.05 * 2**n) for n in range(11)]
     assert all(0 <= s <= cap for s, cap in zip(sleep.sleeps, caps, strict=True))
     assert len(set(sleep.sleeps)) == len(sleep.sleeps)  # jittered, not a fixed schedule
-    assert store.requests == {"BatchWriteItem": 12}
+    assert counter.calls == {"DynamoDB.BatchWriteItem": 12}
 
 
 def test_retry_delays_stay_bounded_for_very_many_attempts() -> None:
@@ -866,10 +867,11 @@ def test_put_items_uploads_overflow_objects_concurrently(moto_resources: AwsReso
     )
     values = [{"i": i, **BIG} for i in range(8)]
 
-    sdc.put_items("rows", values)
+    with RequestCounter(s3) as counter:
+        sdc.put_items("rows", values)
 
     assert uploads.peak >= 4
-    assert sdc.repository.s3.requests == {"PutObject": 8}  # type: ignore[attr-defined]
+    assert counter.for_service("S3") == {"PutObject": 8}
     assert sdc.get_items("rows") == values
 
 

@@ -38,6 +38,7 @@ from sfn_offload import (
 from sfn_offload._retry import bound_remaining_time, remaining_time_of
 from sfn_offload.errors import StoreError
 from sfn_offload.storage import AwsClients, PayloadRepository, RetryPolicy, retry_deadline
+from sfn_offload.testing import RequestCounter
 from sfn_offload.wire import is_pointer
 
 NS = "exec-faults"
@@ -365,13 +366,14 @@ def test_the_deadline_reaches_batches_running_in_worker_threads(
     faults = FaultInjector(seed=1, rate=1.0, wire=False, broken_bodies=False)
     repo = repository(res, faults)
     client = StateDataClient(res.table, NS, repository=repo)
+    counter = RequestCounter(repo.clients.dynamodb)
 
     with pytest.raises(StoreError) as caught, retry_deadline(FakeLambdaContext(remaining_ms=900)):
         client.put_items("rows", list(range(100)))
 
     assert caught.value.code == "UnprocessedItems"
     # one attempt per batch at most (a batch not yet started when another failed is dropped)
-    assert repo.dynamodb.requests["BatchWriteItem"] <= 4  # type: ignore[attr-defined]
+    assert counter["DynamoDB.BatchWriteItem"] <= 4
 
 
 def test_without_a_deadline_the_same_batches_are_retried(aws: AwsResources) -> None:
@@ -379,11 +381,12 @@ def test_without_a_deadline_the_same_batches_are_retried(aws: AwsResources) -> N
     faults = FaultInjector(seed=1, rate=1.0, wire=False, broken_bodies=False)
     repo = repository(res, faults)
     client = StateDataClient(res.table, NS, repository=repo)
+    counter = RequestCounter(repo.clients.dynamodb)
 
     with contextlib.suppress(StoreError):  # it may drain, or give up after 10 attempts
         client.put_items("rows", list(range(100)))
 
-    assert repo.dynamodb.requests["BatchWriteItem"] > 4  # type: ignore[attr-defined]
+    assert counter["DynamoDB.BatchWriteItem"] > 4
 
 
 @pytest.mark.parametrize(("remaining_ms", "attempts"), [(1_500, 1), (60_000, 6)])
@@ -428,6 +431,7 @@ def test_the_recommended_decorator_binding_bounds_its_retries(
     res = aws
     faults = FaultInjector(seed=2, rate=1.0, wire=False, broken_bodies=False)
     repo = repository(res, faults)
+    counter = RequestCounter(repo.clients.dynamodb)
 
     @state_offload(repository=repo)
     def handler(event: dict[str, Any], context: Any) -> Any:
@@ -436,7 +440,7 @@ def test_the_recommended_decorator_binding_bounds_its_retries(
     context = FakeLambdaContext(remaining_ms=500)
     with pytest.raises(StoreError, match="unprocessed"), retry_deadline(context):
         handler({"sfn_execution_arn": EXECUTION_ARN}, context)
-    assert repo.dynamodb.requests["BatchWriteItem"] <= 3  # type: ignore[attr-defined]
+    assert counter["DynamoDB.BatchWriteItem"] <= 3
 
 
 def test_botocore_retries_of_created_clients_stay_bounded_whatever_else_is_configured() -> None:

@@ -28,6 +28,7 @@ from sfn_offload import (
 from sfn_offload.errors import IntegrityError, PointerNotAllowedError
 from sfn_offload.storage import AwsClients, PayloadRepository, Record
 from sfn_offload.storage.base import Address
+from sfn_offload.testing import RequestCounter
 from sfn_offload.wire import Pointer, is_pointer
 
 
@@ -42,8 +43,14 @@ def _list_pointer(repo: PayloadRepository, key: str, items: list[Any]) -> dict[s
 
 
 def _clear_counters(repo: PayloadRepository) -> None:
+    """Forget the calls the in-memory stores have counted so far."""
     for store in (repo.dynamodb, repo.s3):
         store.requests.clear()  # type: ignore[attr-defined]
+
+
+def _count_requests(repo: PayloadRepository) -> RequestCounter:
+    """Counts the AWS requests of ``repo``'s own clients from now on."""
+    return RequestCounter(repo.clients.dynamodb, repo.clients.s3)
 
 
 def _moto_repo(resources: AwsResources, **config: Any) -> PayloadRepository:
@@ -105,7 +112,7 @@ def test_a_pointer_as_the_whole_event_is_replaced_by_its_value() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# request counts (moto: the real stores count requests)
+# request counts (moto, counted on the repository's botocore clients)
 # --------------------------------------------------------------------------------------------
 
 
@@ -119,12 +126,12 @@ def test_dynamodb_pointers_of_one_event_are_fetched_with_batch_get_item(
     repo = _moto_repo(moto_resources)
     pointers = [_pointer(repo, f"run:p{i}", {"i": i}) for i in range(n)]
     event = {"first": pointers[:1], "rest": {"deep": pointers[1:]}}
-    _clear_counters(repo)
 
-    out = hydrate(event, repo)
+    with _count_requests(repo) as counter:
+        out = hydrate(event, repo)
 
-    assert repo.dynamodb.requests == {"BatchGetItem": math.ceil(n / 100)}  # type: ignore[attr-defined]
-    assert repo.s3.requests == {}  # type: ignore[attr-defined]
+    assert counter.for_service("DynamoDB") == {"BatchGetItem": math.ceil(n / 100)}
+    assert counter.for_service("S3") == {}
     assert out["first"] + out["rest"]["deep"] == [{"i": i} for i in range(n)]
 
 
@@ -146,10 +153,11 @@ def test_s3_objects_are_fetched_concurrently(moto_resources: AwsResources) -> No
     s3.meta.events.register("before-call.s3.GetObject", wait_for_the_others)
     reader = PayloadRepository(repo.config, clients=AwsClients(s3_client=s3))
 
-    out = hydrate(event, reader)
+    with RequestCounter(s3) as counter:
+        out = hydrate(event, reader)
 
     assert out == {f"part{i}": "v" * (1000 + i) for i in range(3)}
-    assert reader.s3.requests == {"GetObject": 3}  # type: ignore[attr-defined]
+    assert counter.for_service("S3") == {"GetObject": 3}
     assert not barrier.broken
 
 
@@ -165,14 +173,14 @@ def test_mixed_dynamodb_and_s3_pointers_need_one_batch_and_one_get_per_object(
         "large": [_pointer(repo, f"run:l{i}", "L" * 400_000) for i in range(2)],
     }
     assert {p["backend"] for p in event["large"]} == {"s3"}
-    _clear_counters(repo)
 
-    out = hydrate(event, repo)
+    with _count_requests(repo) as counter:
+        out = hydrate(event, repo)
 
     assert out["small"] == list(range(150))
     assert out["large"] == ["L" * 400_000] * 2
-    assert repo.dynamodb.requests == {"BatchGetItem": 2}  # type: ignore[attr-defined]
-    assert repo.s3.requests == {"GetObject": 2}  # type: ignore[attr-defined]
+    assert counter.for_service("DynamoDB") == {"BatchGetItem": 2}
+    assert counter.for_service("S3") == {"GetObject": 2}
 
 
 def test_an_event_without_references_causes_no_request_and_is_passed_as_is() -> None:

@@ -1,17 +1,43 @@
-"""The payload store seam and its three implementations: DynamoDB, S3, in memory.
+"""The store seam: what a payload store does for the repository, and how to bring your own.
 
 A store moves *encoded* payloads (:class:`Record`) to and from an :class:`Address`; it knows
-nothing of JSON, pointers or tiering (that is :mod:`sfn_offload.storage.repository`'s job).
+nothing of JSON, pointers, budgets or tiering (that is
+:class:`~sfn_offload.storage.PayloadRepository`'s job). The repository works over two stores:
 
-The DynamoDB item layout is py2sfn-task-tools' plus additive attributes::
+- ``dynamodb=``: a :class:`PartitionStore` (a :class:`PayloadStore` that can also list a
+  partition). The built-in one is :class:`~sfn_offload.storage.DynamoDBStore`.
+- ``s3=``: a :class:`PayloadStore`. The built-in one is :class:`~sfn_offload.storage.S3Store`.
 
-    partition_key S  "<namespace>:<key>"            sort_key N  element index
-    expires_at    N  epoch seconds (TTL)
-    data          S  JSON text                      (uncompressed payloads: py2sfn can read it)
-    blob          B  gzip of the JSON               (compressed payloads)
-    s3_key        S  overflow object key            s3_bucket S  its bucket (new; py2sfn read the
-                                                                  bucket from its configuration)
-    sha256 S, size N, encoding S                    digest/size/encoding of the payload bytes (new)
+:class:`~sfn_offload.storage.MemoryStore` implements both, in memory, for tests.
+
+**Plugging in a store.** Write a class with the methods below (the protocols are structural:
+no base class to inherit) and pass it, e.g. ``PayloadRepository(config, dynamodb=MyStore())``.
+Its ``backend`` attribute is ``"dynamodb"`` or ``"s3"``: the side it stands in for, used to
+describe addresses in messages. The contract the repository relies on:
+
+- ``put(address, record)`` stores ``record`` at ``address``, replacing whatever was there. It
+  returns the replaced record when it knows it (the repository deletes the S3 overflow object a
+  replaced item pointed at), else ``None`` (such an object is then left to expire).
+- ``get(address)`` returns the record, or raises :class:`~sfn_offload.NoItemFound` if there is
+  none.
+- ``put_many(entries)`` stores every ``(address, record)`` pair, in any order and possibly
+  concurrently; it returns only once all are stored, and raises if any could not be.
+- ``get_many(addresses)`` returns ``{address: record}`` for the addresses that hold a record;
+  missing ones are left out (never an error), duplicates are allowed, the dict is unordered.
+- ``delete_many(addresses)`` deletes them; deleting a missing record is not an error.
+- ``query(table, partition_key, keys_only=False)`` (:class:`PartitionStore` only) returns every
+  ``(index, record)`` of the partition (``Address(table, partition_key, index)``), sorted by
+  index, ``[]`` for an empty partition. With ``keys_only`` a record may leave ``body`` as
+  ``None`` but must keep ``sha256``, ``encoding``, ``size``, ``redirect`` and ``expires_at``
+  (what a rewrite compares); a record it cannot read may then come back as ``Record(None)``.
+
+Reads must see every write that returned before them (the repository reads back what it has just
+written). Failures of the backing service should raise :class:`~sfn_offload.errors.StoreError`
+(``code`` set to the service's error code when there is one), and a record that exists but
+cannot be read :class:`~sfn_offload.errors.PayloadEncodingError`, so that callers see the
+library's own errors whatever the store.
+
+The DynamoDB item layout is described in :mod:`sfn_offload.storage.items`.
 """
 
 from __future__ import annotations
@@ -20,21 +46,16 @@ import contextvars
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Executor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-from botocore.exceptions import FlexibleChecksumError, IncompleteReadError, ResponseStreamingError
-from botocore.exceptions import ReadTimeoutError as BotocoreReadTimeoutError
+from typing import Any, Protocol
 
 from ..wire.codec import ENCODING_JSON
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "BATCH_GET_LIMIT",
     "BATCH_WRITE_LIMIT",
     "S3_DELETE_LIMIT",
     "Address",
+    "PartitionStore",
     "PayloadStore",
     "Record",
     "chunks",
@@ -46,14 +67,6 @@ BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 #: S3 DeleteObjects takes at most 1,000 keys.
 S3_DELETE_LIMIT = 1000
-#: Failures while reading an S3 object's body, after GetObject itself succeeded: botocore does not
-#: retry these (the response was already returned), so :meth:`S3Store.get` does.
-_BROKEN_BODY = (
-    IncompleteReadError,
-    ResponseStreamingError,
-    BotocoreReadTimeoutError,
-    FlexibleChecksumError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,22 +101,42 @@ class Record:
 
 
 class PayloadStore(Protocol):
-    """The seam: put/get one payload, put/get many. Missing payloads: ``get`` raises
-    :class:`~sfn_offload.NoItemFound`, ``get_many`` leaves them out of its result."""
+    """The seam for one side of the repository (its S3 side): single and batched reads and
+    writes. The module docstring states the contract of each method."""
 
+    #: ``"dynamodb"`` or ``"s3"``: the side this store stands in for.
     backend: str
 
     def put(self, address: Address, record: Record) -> Record | None:
-        """Store one payload; return the record it replaced when the backend says so."""
+        """Store one record; return the one it replaced when known, else ``None``."""
         ...
 
-    def get(self, address: Address) -> Record: ...
+    def get(self, address: Address) -> Record:
+        """The record at ``address``; raises :class:`~sfn_offload.NoItemFound` if none."""
+        ...
 
-    def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None: ...
+    def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
+        """Store every pair (any order); raise unless all were stored."""
+        ...
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]: ...
+    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+        """The records found; missing addresses are left out."""
+        ...
 
-    def delete_many(self, addresses: Sequence[Address]) -> None: ...
+    def delete_many(self, addresses: Sequence[Address]) -> None:
+        """Delete the records at ``addresses``; missing ones are no error."""
+        ...
+
+
+class PartitionStore(PayloadStore, Protocol):
+    """The seam for the repository's DynamoDB side: a :class:`PayloadStore` that can also list a
+    partition (``put_items`` compares and trims, ``get_items`` reads a whole list)."""
+
+    def query(
+        self, table: str, partition_key: str, *, keys_only: bool = False
+    ) -> list[tuple[int, Record]]:
+        """Every ``(index, record)`` of the partition, sorted by index (``[]`` if none)."""
+        ...
 
 
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

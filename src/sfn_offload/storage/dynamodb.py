@@ -1,8 +1,12 @@
-"""DynamoDB payload store: py2sfn's key schema (``partition_key`` S, ``sort_key`` N)."""
+"""DynamoDB payload store: py2sfn's key schema (``partition_key`` S, ``sort_key`` N).
+
+Items are mapped to and from records by :mod:`sfn_offload.storage.items`; this module sends the
+requests: single and batched reads and writes (batches split to DynamoDB's limits, unprocessed
+leftovers resent within the retry policy) and partition queries.
+"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
@@ -10,24 +14,21 @@ from typing import TYPE_CHECKING, Any
 from .._aws import quiet_wire
 from .._retry import RetryPolicy
 from ..errors import NoItemFound, PayloadEncodingError, StoreError, translate_aws_errors
-from ..wire.codec import ENCODING_JSON
+from .base import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Address, Record, chunks, run_all
+from .items import KEYS_ONLY_NAMES, KEYS_ONLY_PROJECTION, address_of, from_item, key, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-
-from .base import (
-    BATCH_GET_LIMIT,
-    BATCH_WRITE_LIMIT,
-    Address,
-    Record,
-    chunks,
-    run_all,
-)
+__all__ = ["DynamoDBStore"]
 
 
 class DynamoDBStore:
-    """Payloads as items of py2sfn's key schema (``partition_key`` S, ``sort_key`` N)."""
+    """Payloads as items of py2sfn's key schema (``partition_key`` S, ``sort_key`` N).
+
+    A :class:`~sfn_offload.storage.base.PartitionStore`. Every read is strongly consistent: the
+    repository reads back what it has just written.
+    """
 
     backend = "dynamodb"
 
@@ -41,130 +42,23 @@ class DynamoDBStore:
         self._client = client
         self._retry = retry or RetryPolicy()
         self._executor = executor
-        # Counters for benchmarks and tests: how many requests of each operation were sent.
-        self.requests: dict[str, int] = {}
-        self._count_lock = threading.Lock()
-
-    def _count(self, operation: str) -> None:
-        with self._count_lock:
-            self.requests[operation] = self.requests.get(operation, 0) + 1
-
-    def with_retry(self, retry: RetryPolicy) -> DynamoDBStore:
-        """A view of this store with another retry policy (e.g. bound to a Lambda deadline)."""
-        view = DynamoDBStore(self._client, retry=retry, executor=self._executor)
-        view.requests = self.requests
-        view._count_lock = self._count_lock
-        return view
-
-    # -- item <-> record ------------------------------------------------------------------
-
-    @staticmethod
-    def to_item(address: Address, record: Record) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "partition_key": {"S": address.key},
-            "sort_key": {"N": str(address.index)},
-        }
-        if record.expires_at is not None:
-            item["expires_at"] = {"N": str(record.expires_at)}
-        if record.redirect is not None:
-            item["s3_key"] = {"S": record.redirect.key}
-            item["s3_bucket"] = {"S": record.redirect.container}
-        elif record.body is not None and record.encoding == ENCODING_JSON:
-            item["data"] = {"S": record.body.decode("utf-8")}
-        elif record.body is not None:
-            item["blob"] = {"B": record.body}
-        if record.sha256 is not None:
-            item["sha256"] = {"S": record.sha256}
-            item["encoding"] = {"S": record.encoding}
-        if record.size is not None:
-            item["size"] = {"N": str(record.size)}
-        return item
-
-    @staticmethod
-    def from_item(item: dict[str, Any], where: str, *, summary: bool = False) -> Record:
-        """Read an item we or py2sfn-task-tools wrote.
-
-        With ``summary`` (rows of a keys-only query) a missing payload attribute is expected and
-        the record's ``body`` is ``None``.
-        """
-
-        def text(name: str) -> str | None:
-            value = item.get(name)
-            if value is None:
-                return None
-            if isinstance(value, dict) and "S" in value:
-                return str(value["S"])
-            # The attribute's type only: its value may be the payload itself.
-            raise PayloadEncodingError(
-                f"{where}: attribute {name!r} is not a string (DynamoDB type "
-                f"{_attribute_type(value)}); the item was not written by sfn-offload or "
-                "py2sfn-task-tools"
-            )
-
-        def number(name: str) -> int | None:
-            value = item.get(name)
-            if value is None:
-                return None
-            try:
-                return int(value["N"])
-            except (KeyError, TypeError, ValueError):
-                raise PayloadEncodingError(
-                    f"{where}: attribute {name!r} is not a whole number (DynamoDB type "
-                    f"{_attribute_type(value)})"
-                ) from None
-
-        encoding = text("encoding") or ENCODING_JSON
-        common = {
-            "encoding": encoding,
-            "sha256": text("sha256"),
-            "size": number("size"),
-            "expires_at": number("expires_at"),
-        }
-        s3_key = text("s3_key")
-        if s3_key is not None:
-            bucket = text("s3_bucket") or ""  # py2sfn items: the repository fills in the bucket
-            # The overflow object of element i is Address(bucket, key, i), as the repository
-            # builds it: equal redirects mean "same object" (retried put_items skip on that).
-            index = number("sort_key") or 0
-            return Record(None, redirect=Address(bucket, s3_key, index), **common)  # type: ignore[arg-type]
-        data = text("data")
-        if data is not None:
-            try:
-                body = data.encode("utf-8")
-            except UnicodeEncodeError:
-                raise PayloadEncodingError(f"{where}: 'data' is not valid UTF-8 text") from None
-            return Record(body, **common)  # type: ignore[arg-type]
-        blob = item.get("blob")
-        if isinstance(blob, dict) and isinstance(blob.get("B"), bytes | bytearray):
-            return Record(bytes(blob["B"]), **common)  # type: ignore[arg-type]
-        if summary:
-            return Record(None, **common)  # type: ignore[arg-type]
-        raise PayloadEncodingError(
-            f"{where}: item has none of 'data', 'blob' or 's3_key'; it was not written by "
-            "sfn-offload or py2sfn-task-tools"
-        )
-
-    @staticmethod
-    def _key(address: Address) -> dict[str, Any]:
-        return {"partition_key": {"S": address.key}, "sort_key": {"N": str(address.index)}}
 
     # -- single -------------------------------------------------------------------------
 
     def put(self, address: Address, record: Record) -> Record | None:
         where = address.describe(self.backend)
         with translate_aws_errors("DynamoDB.PutItem", where), quiet_wire():
-            self._count("PutItem")
             # ALL_OLD tells us whether a replaced item had an S3 overflow object to clean up.
             response = self._client().put_item(
                 TableName=address.container,
-                Item=self.to_item(address, record),
+                Item=to_item(address, record),
                 ReturnValues="ALL_OLD",
             )
         old = response.get("Attributes")
         if not old:
             return None
         try:
-            return self.from_item(dict(old), f"dynamodb {where}", summary=True)
+            return from_item(dict(old), f"dynamodb {where}", summary=True)
         except PayloadEncodingError:
             # The replaced item was not one of ours (or was damaged): the write itself succeeded,
             # and failing it now would make every retry fail the same way. Nothing known to clean.
@@ -173,22 +67,21 @@ class DynamoDBStore:
     def get(self, address: Address) -> Record:
         where = address.describe(self.backend)
         with translate_aws_errors("DynamoDB.GetItem", where), quiet_wire():
-            self._count("GetItem")
             response = self._client().get_item(
-                TableName=address.container, Key=self._key(address), ConsistentRead=True
+                TableName=address.container, Key=key(address), ConsistentRead=True
             )
         if "Item" not in response:
             raise NoItemFound(f"no item at dynamodb {where}")
-        return self.from_item(dict(response["Item"]), f"dynamodb {where}")
+        return from_item(dict(response["Item"]), f"dynamodb {where}")
 
     # -- batches ------------------------------------------------------------------------
 
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
-        requests = [(a.container, {"PutRequest": {"Item": self.to_item(a, r)}}) for a, r in entries]
+        requests = [(a.container, {"PutRequest": {"Item": to_item(a, r)}}) for a, r in entries]
         self._write(requests)
 
     def delete_many(self, addresses: Sequence[Address]) -> None:
-        requests = [(a.container, {"DeleteRequest": {"Key": self._key(a)}}) for a in addresses]
+        requests = [(a.container, {"DeleteRequest": {"Key": key(a)}}) for a in addresses]
         self._write(requests)
 
     def _write(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -202,7 +95,6 @@ class DynamoDBStore:
         delays = self._retry.delays()
         while True:
             with translate_aws_errors("DynamoDB.BatchWriteItem", where), quiet_wire():
-                self._count("BatchWriteItem")
                 response = self._client().batch_write_item(RequestItems=pending)
             leftover = {
                 t: list(r) for t, r in (response.get("UnprocessedItems") or {}).items() if r
@@ -230,22 +122,18 @@ class DynamoDBStore:
         pending: dict[str, Any] = {}
         for address in batch:
             entry = pending.setdefault(address.container, {"Keys": [], "ConsistentRead": True})
-            entry["Keys"].append(self._key(address))
+            entry["Keys"].append(key(address))
         where = f"tables {sorted(pending)} ({len(batch)} keys)"
         found: dict[Address, Record] = {}
         delays = self._retry.delays()
         while True:
             with translate_aws_errors("DynamoDB.BatchGetItem", where), quiet_wire():
-                self._count("BatchGetItem")
                 response = self._client().batch_get_item(RequestItems=pending)
             for table, items in (response.get("Responses") or {}).items():
                 for item in items:
-                    address = Address(
-                        table, str(item["partition_key"]["S"]), int(item["sort_key"]["N"])
-                    )
-                    found[address] = self.from_item(
-                        dict(item), f"dynamodb {address.describe(self.backend)}"
-                    )
+                    address = address_of(table, dict(item))
+                    item_where = f"dynamodb {address.describe(self.backend)}"
+                    found[address] = from_item(dict(item), item_where)
             # Leftovers are resent as consistent reads whatever the response echoed back.
             leftover: dict[str, Any] = {
                 t: {**v, "ConsistentRead": True}
@@ -265,53 +153,43 @@ class DynamoDBStore:
                 )
 
     def query(
-        self, table: str, partition_key: str, *, start_index: int = 0, keys_only: bool = False
+        self, table: str, partition_key: str, *, keys_only: bool = False
     ) -> list[tuple[int, Record]]:
-        """All items of a partition with ``sort_key >= start_index``, in index order.
+        """Every item of a partition, in index order (all pages, consistent reads).
 
         With ``keys_only`` only the small attributes are read (no payload): the records carry
-        digest, size, expiry and redirect, and ``body`` is ``None``.
+        digest, size, expiry and redirect, and ``body`` is ``None``; an item that cannot be read
+        comes back as an empty ``Record(None)``, which a write then simply replaces.
         """
         where = f"table {table!r} partition_key {partition_key!r}"
         kwargs: dict[str, Any] = {
             "TableName": table,
-            "KeyConditionExpression": "partition_key = :pk AND sort_key >= :start",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": partition_key},
-                ":start": {"N": str(start_index)},
-            },
+            "KeyConditionExpression": "partition_key = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition_key}},
             "ConsistentRead": True,
         }
         if keys_only:
-            kwargs["ProjectionExpression"] = (
-                "partition_key, sort_key, s3_key, s3_bucket, sha256, #sz, #enc, expires_at"
-            )
-            kwargs["ExpressionAttributeNames"] = {"#sz": "size", "#enc": "encoding"}
+            kwargs["ProjectionExpression"] = KEYS_ONLY_PROJECTION
+            kwargs["ExpressionAttributeNames"] = dict(KEYS_ONLY_NAMES)
         out: list[tuple[int, Record]] = []
         while True:
             with translate_aws_errors("DynamoDB.Query", where), quiet_wire():
-                self._count("Query")
                 response = self._client().query(**kwargs)
-            for item in response.get("Items", []):
-                index = int(item["sort_key"]["N"])
-                item_where = (
-                    f"dynamodb {Address(table, partition_key, index).describe(self.backend)}"
-                )
-                try:
-                    record = self.from_item(dict(item), item_where, summary=keys_only)
-                except PayloadEncodingError:
-                    if not keys_only:
-                        raise
-                    # A listing for a write: an item we cannot read is simply rewritten.
-                    record = Record(None)
-                out.append((index, record))
+            out += [self._row(table, dict(item), keys_only) for item in response.get("Items", [])]
             last = response.get("LastEvaluatedKey")
             if not last:
                 return out
             kwargs["ExclusiveStartKey"] = last
 
-
-def _attribute_type(value: object) -> str:
-    if isinstance(value, dict) and len(value) == 1:
-        return str(next(iter(value)))
-    return type(value).__name__
+    def _row(self, table: str, item: dict[str, Any], keys_only: bool) -> tuple[int, Record]:
+        """One query result as ``(index, record)``."""
+        address = address_of(table, item)
+        try:
+            return address.index, from_item(
+                item, f"dynamodb {address.describe(self.backend)}", summary=keys_only
+            )
+        except PayloadEncodingError:
+            if not keys_only:
+                raise
+            # A listing for a write: an item we cannot read is simply rewritten.
+            return address.index, Record(None)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from ..errors import NoItemFound
+from .base import Address, Record
 
-if TYPE_CHECKING:
-    pass
-
-
-from .base import (
-    Address,
-    Record,
-)
+__all__ = ["MemoryStore"]
 
 
 class MemoryStore:
-    """A dict-backed store for tests and pure logic. Thread-safe; counts calls like the others.
+    """A dict-backed :class:`~sfn_offload.storage.base.PartitionStore` for tests and pure logic.
+
+    Thread-safe. ``data`` holds the records and ``requests`` the number of calls of each method,
+    for tests to assert on. (The AWS stores keep no such counts: tests count their requests on
+    the botocore clients with :class:`sfn_offload.testing.RequestCounter`.)
 
     >>> store = MemoryStore("dynamodb")
     >>> store.put(Address("t", "k"), Record(b"1"))
@@ -28,12 +25,14 @@ class MemoryStore:
     """
 
     def __init__(self, backend: str = "dynamodb") -> None:
+        #: ``"dynamodb"`` or ``"s3"``: the side this store stands in for.
         self.backend = backend
         self.data: dict[Address, Record] = {}
         self.requests: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def _count(self, operation: str) -> None:
+        # Callers hold the lock.
         self.requests[operation] = self.requests.get(operation, 0) + 1
 
     def put(self, address: Address, record: Record) -> Record | None:
@@ -68,13 +67,15 @@ class MemoryStore:
                 self.data.pop(address, None)
 
     def query(
-        self, table: str, partition_key: str, *, start_index: int = 0, keys_only: bool = False
+        self, table: str, partition_key: str, *, keys_only: bool = False
     ) -> list[tuple[int, Record]]:
+        """Every record of the partition, by index; ``keys_only`` changes nothing here (whole
+        records are a superset of what it promises)."""
         with self._lock:
             self._count("query")
             rows = [
                 (a.index, r)
                 for a, r in self.data.items()
-                if a.container == table and a.key == partition_key and a.index >= start_index
+                if a.container == table and a.key == partition_key
             ]
         return sorted(rows, key=lambda row: row[0])

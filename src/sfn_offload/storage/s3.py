@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import FlexibleChecksumError, IncompleteReadError, ResponseStreamingError
+from botocore.exceptions import ReadTimeoutError as BotocoreReadTimeoutError
 
 from .._aws import quiet_wire
 from .._retry import RetryPolicy
 from ..errors import NoItemFound, PayloadEncodingError, StoreError, translate_aws_errors
 from ..wire.codec import ENCODING_JSON
+from .base import S3_DELETE_LIMIT, Address, Record, chunks, run_all
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+__all__ = ["S3Store"]
 
-from .base import (
-    _BROKEN_BODY,
-    S3_DELETE_LIMIT,
-    Address,
-    Record,
-    chunks,
-    run_all,
+#: Failures while reading an S3 object's body, after GetObject itself succeeded: botocore does not
+#: retry these (the response was already returned), so :meth:`S3Store.get` does.
+_BROKEN_BODY = (
+    IncompleteReadError,
+    ResponseStreamingError,
+    BotocoreReadTimeoutError,
+    FlexibleChecksumError,
 )
 
 
 class S3Store:
-    """Payloads as S3 objects; digest, encoding and expiry travel as object metadata.
+    """Payloads as S3 objects (a :class:`~sfn_offload.storage.base.PayloadStore`); digest, encoding
+    and expiry travel as object metadata.
 
     Metadata: ``sha256``, ``encoding`` and ``expires-at`` (epoch seconds, the same TTL as the
     items), which :meth:`get` returns as the record's ``expires_at`` so that expired objects
@@ -51,12 +56,6 @@ class S3Store:
         self._owner = expected_bucket_owner
         self._executor = executor
         self._retry = retry or RetryPolicy()
-        self.requests: dict[str, int] = {}
-        self._count_lock = threading.Lock()
-
-    def _count(self, operation: str) -> None:
-        with self._count_lock:
-            self.requests[operation] = self.requests.get(operation, 0) + 1
 
     def _owner_args(self) -> dict[str, Any]:
         return {"ExpectedBucketOwner": self._owner} if self._owner else {}
@@ -74,7 +73,6 @@ class S3Store:
         if record.expires_at is not None:
             metadata["expires-at"] = str(record.expires_at)
         with translate_aws_errors("S3.PutObject", address.describe(self.backend)), quiet_wire():
-            self._count("PutObject")
             self._client().put_object(
                 Bucket=address.container,
                 Key=address.key,
@@ -96,7 +94,6 @@ class S3Store:
         delays = self._retry.delays()
         while True:
             with translate_aws_errors("S3.GetObject", where), quiet_wire():
-                self._count("GetObject")
                 response = self._client().get_object(
                     Bucket=address.container, Key=address.key, **self._owner_args()
                 )
@@ -141,7 +138,6 @@ class S3Store:
             for part in chunks(keys, S3_DELETE_LIMIT):
                 where = f"bucket {bucket!r} ({len(part)} keys)"
                 with translate_aws_errors("S3.DeleteObjects", where), quiet_wire():
-                    self._count("DeleteObjects")
                     response = self._client().delete_objects(
                         Bucket=bucket,
                         Delete={"Objects": [{"Key": k} for k in part], "Quiet": True},

@@ -36,6 +36,7 @@ Modules: :mod:`.kit` (the class), :mod:`.sizes`, :mod:`.execution`, :mod:`.store
 
 import contextlib
 
+from .counting import RequestCounter
 from .execution import Execution
 from .kit import LocalStepFunctions
 from .lambdas import ACCOUNT_ID as ACCOUNT_ID  # the account of every ARN the kit makes
@@ -50,6 +51,7 @@ __all__ = [
     "Execution",
     "FakeLambdaContext",
     "LocalStepFunctions",
+    "RequestCounter",
     "StateSize",
     "StoredPayload",
     "assert_fits",
