@@ -15,6 +15,7 @@ is computed but not slept.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -365,7 +366,7 @@ def test_unprocessed_items_give_up_at_the_deadline_not_after_all_attempts(
     fake = FakeDynamoDB(lambda number, requests: requests)
     sleep = SleepRecorder()
     policy = RetryPolicy(max_attempts=1000, base_delay=0.25, max_delay=2.0, sleep=sleep)
-    deadline = policy.with_deadline(lambda: 5.0 - sleep.now)
+    deadline = dataclasses.replace(policy, remaining_time=lambda: 5.0 - sleep.now)
     sdc = StateDataClient(TABLE, NS, repository=fake_repository(fake, deadline))
 
     with pytest.raises(StoreError) as caught:

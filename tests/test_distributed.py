@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from sfn_offload import OffloadConfig, TaskContext, state_offload
+from sfn_offload import OffloadConfig, PayloadTooLargeError, TaskContext, hydrate, state_offload
 from sfn_offload.distributed import read_result_writer, write_item_file
 from sfn_offload.errors import MapRunFailedError, PointerNotAllowedError
-from sfn_offload.storage import PayloadRepository
+from sfn_offload.storage import Address, MemoryStore, PayloadRepository, Record
 from sfn_offload.testing import LocalStepFunctions
 from sfn_offload.wire import Pointer, is_pointer
 
@@ -230,3 +230,48 @@ def test_item_batcher_input_hydrates_element_by_element(local: LocalStepFunction
 
     out = batch_child({"Items": [pointer, 7, pointer], "BatchInput": {"run": "r"}}, None)
     assert out == {"sizes": [50_000, 7, 50_000], "batch_input": {"run": "r"}}
+
+
+def _memory_repo() -> PayloadRepository:
+    return PayloadRepository(
+        OffloadConfig(table="state", bucket="state-bucket"),
+        dynamodb=MemoryStore("dynamodb"),
+        s3=MemoryStore("s3"),
+    )
+
+
+def test_two_item_files_of_one_execution_do_not_overwrite_each_other() -> None:
+    repo = _memory_repo()
+    a = write_item_file([{"branch": "A"}], repo, namespace="run-1.abcd")
+    b = write_item_file([{"branch": "B"}, {"branch": "B2"}], repo, namespace="run-1.abcd")
+    assert a.key != b.key
+    again = write_item_file([{"branch": "A"}], repo, namespace="run-1.abcd")
+    assert again.key == a.key  # a retry with the same items overwrites itself
+
+
+def test_hydration_cap_counts_result_writer_outputs_too() -> None:
+    repo = _memory_repo()
+    big = repo.write_value("ns:a", 0, repo.encode("x" * 6000)).to_dict()
+    inner = repo.write_value("ns:b", 0, repo.encode("y" * 6000)).to_dict()
+    body = json.dumps([{"ExecutionArn": "arn:x", "Output": json.dumps(inner)}]).encode()
+    repo.s3.put(Address("state-bucket", "out/SUCCEEDED_0.json"), Record(body))
+    manifest = {
+        "DestinationBucket": "state-bucket",
+        "MapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:m/r:1",
+        "ResultFiles": {
+            "SUCCEEDED": [{"Key": "out/SUCCEEDED_0.json"}],
+            "FAILED": [],
+            "PENDING": [],
+        },
+    }
+    repo.s3.put(Address("state-bucket", "out/manifest.json"), Record(json.dumps(manifest).encode()))
+    event = {
+        "a": big,
+        "m": {
+            "MapRunArn": manifest["MapRunArn"],
+            "ResultWriterDetails": {"Bucket": "state-bucket", "Key": "out/manifest.json"},
+        },
+    }
+    assert hydrate(event, repo, max_bytes=20_000)["m"] == ["y" * 6000]
+    with pytest.raises(PayloadTooLargeError):
+        hydrate(event, repo, max_bytes=10_000)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["RetryPolicy", "bound_remaining_time", "remaining_time_of", "retry_deadline"]
+__all__ = ["RetryPolicy", "remaining_time_of", "retry_deadline"]
 
 RemainingTime = Callable[[], float]
 
@@ -98,11 +98,6 @@ def retry_deadline(source: object) -> Iterator[RemainingTime | None]:
         _DEADLINE.reset(token)
 
 
-def bound_remaining_time() -> RemainingTime | None:
-    """The remaining-time function bound by the innermost :func:`retry_deadline`, if any."""
-    return _DEADLINE.get()
-
-
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     """How leftovers of a batch request (and broken S3 reads) are retried.
@@ -148,19 +143,6 @@ class RetryPolicy:
                 return
             self.sleep(delay)
             yield delay
-
-    def with_deadline(self, remaining_time: RemainingTime | None) -> RetryPolicy:
-        """A copy bound to a deadline (``None`` keeps this policy as it is)."""
-        if remaining_time is None:
-            return self
-        return RetryPolicy(
-            max_attempts=self.max_attempts,
-            base_delay=self.base_delay,
-            max_delay=self.max_delay,
-            remaining_time=remaining_time,
-            safety_margin=self.safety_margin,
-            sleep=self.sleep,
-        )
 
     def out_of_time(self, upcoming_delay: float = 0.0) -> bool:
         """True when a retry after ``upcoming_delay`` seconds would cross the safety margin."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import PointerNotAllowedError
-from ..storage.base import Address, PayloadStore, Record
+from ..storage.base import Address, PartitionStore, PayloadStore, Record
 from ..storage.repository import PayloadRepository
 from ..wire.pointer import Pointer
 
@@ -18,7 +18,7 @@ def reading_once(repo: PayloadRepository) -> PayloadRepository:
     return PayloadRepository(
         repo.config,
         clients=repo.clients,
-        dynamodb=_CachingStore(repo.dynamodb),
+        dynamodb=_CachingPartitionStore(repo.dynamodb),
         s3=_CachingStore(repo.s3),
     )
 
@@ -55,6 +55,19 @@ class _CachingStore:
         for address in addresses:
             self._cache.pop(address, None)
         self._inner.delete_many(addresses)
+
+
+class _CachingPartitionStore(_CachingStore):
+    """The DynamoDB side: listings go to the store itself (they are not cached)."""
+
+    def __init__(self, inner: PartitionStore) -> None:
+        super().__init__(inner)
+        self._partitions = inner
+
+    def query(
+        self, table: str, partition_key: str, *, keys_only: bool = False
+    ) -> list[tuple[int, Record]]:
+        return self._partitions.query(table, partition_key, keys_only=keys_only)
 
 
 def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: bool) -> None:

@@ -9,29 +9,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from .._aws import AwsClients
 from .._config import OffloadConfig
 from .._retry import RetryPolicy
-from ..errors import ConfigurationError
 from ..wire.codec import Encoded, encode, encode_json_bytes
-from ..wire.pointer import Pointer
-from . import reads, writes
-from .base import Address, PayloadStore, Record
+from .base import PartitionStore, PayloadStore
 from .dynamodb import DynamoDBStore
-from .reads import Loaded, ReadStats
+from .reads import Loaded, Reads, ReadStats
 from .s3 import S3Store
+from .writes import Writes
 
 __all__ = ["Loaded", "PayloadRepository", "ReadStats"]
 
 _DAY = 86_400
 
 
-class PayloadRepository:
+class PayloadRepository(Reads, Writes):
     """Encodes, places, writes, reads and verifies payloads for one configuration.
+
+    Writes (both layouts) come from :class:`~.writes.Writes`, verified reads from
+    :class:`~.reads.Reads`; this class holds what they share: the config, the two stores, the
+    encoder, the clock and the worker threads.
 
     >>> from sfn_offload.storage import MemoryStore
     >>> repo = PayloadRepository(
@@ -49,7 +51,7 @@ class PayloadRepository:
         config: OffloadConfig,
         *,
         clients: AwsClients | None = None,
-        dynamodb: PayloadStore | None = None,
+        dynamodb: PartitionStore | None = None,
         s3: PayloadStore | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
@@ -60,7 +62,7 @@ class PayloadRepository:
         )
         self._executor: Executor | None = None
         self._executor_lock = threading.Lock()
-        self.dynamodb: PayloadStore = dynamodb or DynamoDBStore(
+        self.dynamodb: PartitionStore = dynamodb or DynamoDBStore(
             lambda: self.clients.dynamodb, retry=retry, executor=self._get_executor
         )
         self.s3: PayloadStore = s3 or S3Store(
@@ -116,75 +118,3 @@ class PayloadRepository:
     def expires_at(self) -> int:
         """The TTL value for items and objects written now."""
         return int(self.clock()) + self.config.ttl_days * _DAY
-
-    def query(self, table: str, partition_key: str, *, keys_only: bool) -> list[tuple[int, Record]]:
-        """Every item of one partition, by index (the DynamoDB store's ``query``)."""
-        query = getattr(self.dynamodb, "query", None)
-        if query is None:
-            raise ConfigurationError("this DynamoDB store cannot list a partition (no query())")
-        rows: list[tuple[int, Record]] = query(table, partition_key, keys_only=keys_only)
-        return rows
-
-    # -- writes (see .writes) ---------------------------------------------------------------
-
-    def write_value(
-        self, partition_key: str, index: int, encoded: Encoded, *, table: str | None = None
-    ) -> Pointer:
-        """Write one payload in value layout: an item if it fits the budget, else S3."""
-        return writes.write_value(self, partition_key, index, encoded, table=table)
-
-    def write_values(self, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
-        """Write ``(partition_key, payload)`` pairs in value layout in as few requests as can be."""
-        return writes.write_values(self, entries)
-
-    def write_item(
-        self, table: str | None, partition_key: str, index: int, encoded: Encoded
-    ) -> Pointer:
-        """Write one payload in item layout (py2sfn ``put_item``); returns its pointer."""
-        return writes.write_item(self, table, partition_key, index, encoded)
-
-    def write_items(
-        self, table: str | None, partition_key: str, encoded: Sequence[Encoded]
-    ) -> None:
-        """Write a list element by element at indices ``0..n-1`` (py2sfn ``put_items``)."""
-        writes.write_items(self, table, partition_key, encoded)
-
-    # -- reads (see .reads) -----------------------------------------------------------------
-
-    def check_allowed(self, pointer: Pointer, where: str) -> None:
-        """Refuse a pointer (from untrusted input) naming a table/bucket not on the allow-list."""
-        reads.check_allowed(self, pointer, where)
-
-    def load_many(
-        self,
-        pointers: Sequence[Pointer],
-        *,
-        trusted: bool = True,
-        max_bytes: int | None = None,
-        wheres: Sequence[str] | None = None,
-        prefetched: dict[Address, Record] | None = None,
-    ) -> Loaded:
-        """Load value pointers verified; returns values, their JSON sizes and the stats."""
-        return reads.load_many(
-            self,
-            pointers,
-            trusted=trusted,
-            max_bytes=max_bytes,
-            wheres=wheres,
-            prefetched=prefetched,
-        )
-
-    def read_many(
-        self,
-        pointers: Sequence[Pointer],
-        *,
-        trusted: bool = True,
-        max_bytes: int | None = None,
-        wheres: Sequence[str] | None = None,
-    ) -> list[Any]:
-        """The values of ``pointers``, in order (see :meth:`load_many`)."""
-        return self.load_many(pointers, trusted=trusted, max_bytes=max_bytes, wheres=wheres).values
-
-    def read_partition(self, table: str, partition_key: str) -> list[Any]:
-        """Every element of a list written by :meth:`write_items` (py2sfn ``get_items``)."""
-        return reads.read_partition(self, table, partition_key)

@@ -15,188 +15,189 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
+from .._config import OffloadConfig
 from ..errors import ConfigurationError, SfnOffloadError
 from ..wire.codec import Encoded
 from ..wire.pointer import Pointer
-from .base import Address, Record
+from .base import Address, PartitionStore, PayloadStore, Record
 from .tiering import place_in_item, place_value
 
-if TYPE_CHECKING:
-    from .repository import PayloadRepository
-
-__all__ = ["write_item", "write_items", "write_value", "write_values"]
+__all__ = ["Writes"]
 
 
-def require_table(repo: PayloadRepository, table: str | None) -> str:
-    table = table or repo.config.table
-    if not table:
-        raise ConfigurationError(
-            "no DynamoDB table configured: pass a table name or set SFN_OFFLOAD_TABLE"
+class Writes:
+    """Writes in both layouts, mixed into :class:`~sfn_offload.storage.PayloadRepository`."""
+
+    config: OffloadConfig
+    dynamodb: PartitionStore
+    s3: PayloadStore
+
+    def expires_at(self) -> int:  # provided by the repository
+        raise NotImplementedError
+
+    def require_table(self, table: str | None) -> str:
+        table = table or self.config.table
+        if not table:
+            raise ConfigurationError(
+                "no DynamoDB table configured: pass a table name or set SFN_OFFLOAD_TABLE"
+            )
+        return table
+
+    def write_value(
+        self,
+        partition_key: str,
+        index: int,
+        encoded: Encoded,
+        *,
+        table: str | None = None,
+    ) -> Pointer:
+        """One payload in value layout: an item if it fits the budget, else an S3 object."""
+        placement = place_value(
+            self.config, partition_key, index, encoded, self.expires_at(), table=table
         )
-    return table
-
-
-def write_value(
-    repo: PayloadRepository,
-    partition_key: str,
-    index: int,
-    encoded: Encoded,
-    *,
-    table: str | None = None,
-) -> Pointer:
-    """One payload in value layout: an item if it fits the budget, else an S3 object."""
-    placement = place_value(
-        repo.config, partition_key, index, encoded, repo.expires_at(), table=table
-    )
-    if placement.obj is not None:
-        repo.s3.put(*placement.obj)
-    if placement.item is not None:
-        address, record = placement.item
-        old = repo.dynamodb.put(address, record)
-        delete_replaced_overflow(repo, {index: old} if old else {}, {index: record})
-    return placement.pointer
-
-
-def write_values(repo: PayloadRepository, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
-    """Several payloads in value layout at index 0: items in batches, objects concurrently.
-
-    Equal keys mean equal payloads (callers end keys in the payload's digest), so duplicates
-    share one write: BatchWriteItem refuses two writes to one key.
-    """
-    expires_at = repo.expires_at()
-    items: dict[Address, Record] = {}
-    objects: dict[Address, Record] = {}
-    pointers = []
-    for partition_key, encoded in entries:
-        placement = place_value(repo.config, partition_key, 0, encoded, expires_at)
+        if placement.obj is not None:
+            self.s3.put(*placement.obj)
         if placement.item is not None:
-            items[placement.item[0]] = placement.item[1]
-        if placement.obj is not None:
-            objects[placement.obj[0]] = placement.obj[1]
-        pointers.append(placement.pointer)
-    if objects:
-        repo.s3.put_many(list(objects.items()))
-    if items:
-        repo.dynamodb.put_many(list(items.items()))
-    return pointers
+            address, record = placement.item
+            old = self.dynamodb.put(address, record)
+            self.delete_replaced_overflow({index: old} if old else {}, {index: record})
+        return placement.pointer
 
+    def write_values(self, entries: Sequence[tuple[str, Encoded]]) -> list[Pointer]:
+        """Several payloads in value layout at index 0: items in batches, objects concurrently.
 
-def write_item(
-    repo: PayloadRepository, table: str | None, partition_key: str, index: int, encoded: Encoded
-) -> Pointer:
-    """One payload in item layout (py2sfn ``put_item``)."""
-    table = require_table(repo, table)
-    placement = place_in_item(repo.config, table, partition_key, index, encoded, repo.expires_at())
-    assert placement.item is not None
-    s3_writes = [placement.obj] if placement.obj is not None else []
-    for obj in s3_writes:
-        repo.s3.put(*obj)
-    with _undo_on_failure(repo, table, partition_key, s3_writes):
-        old = repo.dynamodb.put(*placement.item)
-    delete_replaced_overflow(repo, {index: old} if old else {}, {index: placement.item[1]})
-    return placement.pointer
+        Equal keys mean equal payloads (callers end keys in the payload's digest), so duplicates
+        share one write: BatchWriteItem refuses two writes to one key.
+        """
+        expires_at = self.expires_at()
+        items: dict[Address, Record] = {}
+        objects: dict[Address, Record] = {}
+        pointers = []
+        for partition_key, encoded in entries:
+            placement = place_value(self.config, partition_key, 0, encoded, expires_at)
+            if placement.item is not None:
+                items[placement.item[0]] = placement.item[1]
+            if placement.obj is not None:
+                objects[placement.obj[0]] = placement.obj[1]
+            pointers.append(placement.pointer)
+        if objects:
+            self.s3.put_many(list(objects.items()))
+        if items:
+            self.dynamodb.put_many(list(items.items()))
+        return pointers
 
-
-def write_items(
-    repo: PayloadRepository, table: str | None, partition_key: str, encoded: Sequence[Encoded]
-) -> None:
-    """A list element by element at indices ``0..n-1`` (py2sfn ``put_items``).
-
-    Items at higher indices left by an earlier, longer list are deleted, so reading the
-    partition returns exactly this list. Elements an earlier attempt already wrote identically
-    (same digest, TTL at least half left) are not written again, so a retried task costs little.
-    """
-    table = require_table(repo, table)
-    expires_at = repo.expires_at()
-    # Every element is placed (and its size checked) before the first write.
-    planned = [
-        place_in_item(repo.config, table, partition_key, i, enc, expires_at)
-        for i, enc in enumerate(encoded)
-    ]
-    existing = dict(repo.query(table, partition_key, keys_only=True))
-    fresh_enough = expires_at - repo.config.ttl_days * 86_400 // 2
-    items: list[tuple[Address, Record]] = []
-    s3_writes: list[tuple[Address, Record]] = []
-    for index, placement in enumerate(planned):
+    def write_item(
+        self, table: str | None, partition_key: str, index: int, encoded: Encoded
+    ) -> Pointer:
+        """One payload in item layout (py2sfn ``put_item``)."""
+        table = self.require_table(table)
+        placement = place_in_item(
+            self.config, table, partition_key, index, encoded, self.expires_at()
+        )
         assert placement.item is not None
-        item = placement.item[1]
-        old = existing.get(index)
-        if (
-            old is not None
-            and (old.sha256, old.encoding, old.redirect)
-            == (item.sha256, item.encoding, item.redirect)
-            and (old.expires_at or 0) >= fresh_enough
-        ):
-            continue
-        items.append(placement.item)
-        if placement.obj is not None:
-            s3_writes.append(placement.obj)
-    if s3_writes:
-        repo.s3.put_many(s3_writes)
-    if items:
-        with _undo_on_failure(repo, table, partition_key, s3_writes):
-            repo.dynamodb.put_many(items)
-    stale = [Address(table, partition_key, i) for i in existing if i >= len(encoded)]
-    if stale:
-        repo.dynamodb.delete_many(stale)
-    new_items = {a.index: r for a, r in items}
-    replaced = {i: r for i, r in existing.items() if i >= len(encoded) or i in new_items}
-    delete_replaced_overflow(repo, replaced, new_items)
+        s3_writes = [placement.obj] if placement.obj is not None else []
+        for obj in s3_writes:
+            self.s3.put(*obj)
+        with self._undo_on_failure(table, partition_key, s3_writes):
+            old = self.dynamodb.put(*placement.item)
+        self.delete_replaced_overflow({index: old} if old else {}, {index: placement.item[1]})
+        return placement.pointer
 
+    def write_items(
+        self, table: str | None, partition_key: str, encoded: Sequence[Encoded]
+    ) -> None:
+        """A list element by element at indices ``0..n-1`` (py2sfn ``put_items``).
 
-@contextlib.contextmanager
-def _undo_on_failure(
-    repo: PayloadRepository,
-    table: str,
-    partition_key: str,
-    s3_writes: Sequence[tuple[Address, Record]],
-) -> Iterator[None]:
-    """If the item write fails, delete the overflow objects no committed item refers to.
-
-    A failed write may still have committed some items (the other batches of a ``put_items``,
-    or a request whose response was lost after DynamoDB applied it), and those need their
-    objects: the items are read back first and only objects whose item does not hold the new
-    record are deleted. If that read fails too, nothing is deleted: the retry overwrites the
-    objects (same keys) or the lifecycle rule expires them, while deleting could leave an item
-    naming nothing. The item error is what the caller sees either way.
-    """
-    try:
-        yield
-    except BaseException:
+        Items at higher indices left by an earlier, longer list are deleted, so reading the
+        partition returns exactly this list. Elements an earlier attempt already wrote identically
+        (same digest, TTL at least half left) are not written again, so a retried task costs little.
+        """
+        table = self.require_table(table)
+        expires_at = self.expires_at()
+        # Every element is placed (and its size checked) before the first write.
+        planned = [
+            place_in_item(self.config, table, partition_key, i, enc, expires_at)
+            for i, enc in enumerate(encoded)
+        ]
+        existing = dict(self.dynamodb.query(table, partition_key, keys_only=True))
+        fresh_enough = expires_at - self.config.ttl_days * 86_400 // 2
+        items: list[tuple[Address, Record]] = []
+        s3_writes: list[tuple[Address, Record]] = []
+        for index, placement in enumerate(planned):
+            assert placement.item is not None
+            item = placement.item[1]
+            old = existing.get(index)
+            if (
+                old is not None
+                and (old.sha256, old.encoding, old.redirect)
+                == (item.sha256, item.encoding, item.redirect)
+                and (old.expires_at or 0) >= fresh_enough
+            ):
+                continue
+            items.append(placement.item)
+            if placement.obj is not None:
+                s3_writes.append(placement.obj)
         if s3_writes:
-            with contextlib.suppress(SfnOffloadError):
-                committed = repo.dynamodb.get_many(
-                    [Address(table, partition_key, a.index) for a, _ in s3_writes]
-                )
-                unreferenced = []
-                for address, record in s3_writes:
-                    item = committed.get(Address(table, partition_key, address.index))
-                    if item is None or (item.redirect, item.sha256) != (address, record.sha256):
-                        unreferenced.append(address)
-                if unreferenced:
-                    repo.s3.delete_many(unreferenced)
-        raise
+            self.s3.put_many(s3_writes)
+        if items:
+            with self._undo_on_failure(table, partition_key, s3_writes):
+                self.dynamodb.put_many(items)
+        stale = [Address(table, partition_key, i) for i in existing if i >= len(encoded)]
+        if stale:
+            self.dynamodb.delete_many(stale)
+        new_items = {a.index: r for a, r in items}
+        replaced = {i: r for i, r in existing.items() if i >= len(encoded) or i in new_items}
+        self.delete_replaced_overflow(replaced, new_items)
 
+    @contextlib.contextmanager
+    def _undo_on_failure(
+        self,
+        table: str,
+        partition_key: str,
+        s3_writes: Sequence[tuple[Address, Record]],
+    ) -> Iterator[None]:
+        """If the item write fails, delete the overflow objects no committed item refers to.
 
-def delete_replaced_overflow(
-    repo: PayloadRepository, old: dict[int, Record], new: dict[int, Record]
-) -> None:
-    """Delete S3 overflow objects of replaced or removed items that nothing names any more."""
-    orphans = []
-    for index, record in old.items():
-        if record.redirect is None:
-            continue
-        replacement = new.get(index)
-        if (
-            replacement is not None
-            and replacement.redirect is not None
-            and replacement.redirect.key == record.redirect.key
-        ):
-            continue  # overwritten in place
-        bucket = record.redirect.container or repo.config.bucket
-        if bucket:
-            orphans.append(Address(bucket, record.redirect.key, index))
-    if orphans:
-        repo.s3.delete_many(orphans)
+        A failed write may still have committed some items (the other batches of a ``put_items``,
+        or a request whose response was lost after DynamoDB applied it), and those need their
+        objects: the items are read back first and only objects whose item does not hold the new
+        record are deleted. If that read fails too, nothing is deleted: the retry overwrites the
+        objects (same keys) or the lifecycle rule expires them, while deleting could leave an item
+        naming nothing. The item error is what the caller sees either way.
+        """
+        try:
+            yield
+        except BaseException:
+            if s3_writes:
+                with contextlib.suppress(SfnOffloadError):
+                    committed = self.dynamodb.get_many(
+                        [Address(table, partition_key, a.index) for a, _ in s3_writes]
+                    )
+                    unreferenced = []
+                    for address, record in s3_writes:
+                        item = committed.get(Address(table, partition_key, address.index))
+                        if item is None or (item.redirect, item.sha256) != (address, record.sha256):
+                            unreferenced.append(address)
+                    if unreferenced:
+                        self.s3.delete_many(unreferenced)
+            raise
+
+    def delete_replaced_overflow(self, old: dict[int, Record], new: dict[int, Record]) -> None:
+        """Delete S3 overflow objects of replaced or removed items that nothing names any more."""
+        orphans = []
+        for index, record in old.items():
+            if record.redirect is None:
+                continue
+            replacement = new.get(index)
+            if (
+                replacement is not None
+                and replacement.redirect is not None
+                and replacement.redirect.key == record.redirect.key
+            ):
+                continue  # overwritten in place
+            bucket = record.redirect.container or self.config.bucket
+            if bucket:
+                orphans.append(Address(bucket, record.redirect.key, index))
+        if orphans:
+            self.s3.delete_many(orphans)

@@ -1,5 +1,4 @@
-"""Regressions found by review: fan-out outside the invocation's context, nested fan-out
-paths, the per-event hydration cap, and item files of one execution."""
+"""Fan-out: lists marked wherever they were built, and nested fan-out lists."""
 
 from __future__ import annotations
 
@@ -8,17 +7,13 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-
 from sfn_offload import (
     OffloadConfig,
-    PayloadTooLargeError,
     fan_out,
     hydrate,
     offload,
     state_offload,
 )
-from sfn_offload.distributed import write_item_file
 from sfn_offload.steps import parse_path
 from sfn_offload.storage import MemoryStore, PayloadRepository
 
@@ -79,44 +74,3 @@ def test_nested_fan_out_paths_store_the_inner_lists_first() -> None:
     assert elements[1] == {"b": [3]}
     assert elements[0]["b"]["count"] == 2
     assert hydrate(elements[0], repo) == {"b": [1, 2]}
-
-
-def test_two_item_files_of_one_execution_do_not_overwrite_each_other() -> None:
-    repo = _repo()
-    a = write_item_file([{"branch": "A"}], repo, namespace="run-1.abcd")
-    b = write_item_file([{"branch": "B"}, {"branch": "B2"}], repo, namespace="run-1.abcd")
-    assert a.key != b.key
-    again = write_item_file([{"branch": "A"}], repo, namespace="run-1.abcd")
-    assert again.key == a.key  # a retry with the same items overwrites itself
-
-
-def test_hydration_cap_counts_result_writer_outputs_too() -> None:
-    repo = _repo()
-    big = repo.write_value("ns:a", 0, repo.encode("x" * 6000)).to_dict()
-    inner = repo.write_value("ns:b", 0, repo.encode("y" * 6000)).to_dict()
-    import json
-
-    from sfn_offload.storage import Address, Record
-
-    body = json.dumps([{"ExecutionArn": "arn:x", "Output": json.dumps(inner)}]).encode()
-    repo.s3.put(Address("state-bucket", "out/SUCCEEDED_0.json"), Record(body))
-    manifest = {
-        "DestinationBucket": "state-bucket",
-        "MapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:m/r:1",
-        "ResultFiles": {
-            "SUCCEEDED": [{"Key": "out/SUCCEEDED_0.json"}],
-            "FAILED": [],
-            "PENDING": [],
-        },
-    }
-    repo.s3.put(Address("state-bucket", "out/manifest.json"), Record(json.dumps(manifest).encode()))
-    event = {
-        "a": big,
-        "m": {
-            "MapRunArn": manifest["MapRunArn"],
-            "ResultWriterDetails": {"Bucket": "state-bucket", "Key": "out/manifest.json"},
-        },
-    }
-    assert hydrate(event, repo, max_bytes=20_000)["m"] == ["y" * 6000]
-    with pytest.raises(PayloadTooLargeError):
-        hydrate(event, repo, max_bytes=10_000)

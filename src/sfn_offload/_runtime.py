@@ -1,0 +1,234 @@
+"""What a decorated handler keeps across warm invocations, and one invocation's two halves.
+
+:class:`Runtime` holds the options, config, clients and repository of one decorated handler;
+:meth:`Runtime.before` hydrates the event and works out the result's budget, and
+:meth:`Runtime.after` offloads what does not fit. ``_decorator`` wraps them around the handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from ._aws import AwsClients
+from ._config import OffloadConfig
+from ._context import TaskContext
+from ._hydrate import HydrateResult, ResultWriterMode, hydrate_event
+from ._identity import ExecutionIdentity, resolve_identity
+from ._offload import OffloadStats, offload_result
+from ._stop import StopExecution, send_stop, stop_failure
+from .budget import STATE_LIMIT_BYTES, inline_budget
+from .compat.py2sfn import StateDataClient
+from .errors import ConfigurationError
+from .storage.repository import PayloadRepository, ReadStats
+from .wire.codec import dumps
+from .wire.paths import Path
+from .wire.references import may_contain_references
+
+__all__ = ["Options", "Prepared", "Runtime"]
+
+logger = logging.getLogger("sfn_offload")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """The decorator's per-handler options, validated once at decoration."""
+
+    max_inline_bytes: int | None
+    ignore_input: bool
+    margin_bytes: int
+    keep_inline: tuple[Path, ...]
+    fan_out: tuple[Path, ...]
+    max_hydrate_bytes: int | None
+    execution_arn_key: str
+    hydrate: bool
+    offload: bool
+    result_writer: ResultWriterMode
+
+    def __post_init__(self) -> None:
+        for name in ("max_inline_bytes", "max_hydrate_bytes"):
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int or value < 1):
+                raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
+        margin = self.margin_bytes
+        if type(margin) is not int or not 0 <= margin < STATE_LIMIT_BYTES:
+            raise ConfigurationError(
+                f"margin_bytes must be in [0, {STATE_LIMIT_BYTES}), got {margin!r}"
+            )
+
+
+class Runtime:
+    """What one decorated handler keeps across warm invocations: config, clients, repository.
+
+    Built on the first invocation (not at decoration, which happens at import of the user's
+    module), then reused.
+    """
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        config: OffloadConfig | None,
+        overrides: dict[str, Any],
+        repository: PayloadRepository | None,
+        clients: AwsClients | None,
+        metrics: Any,
+    ) -> None:
+        self.options = options
+        self._config = config
+        self._overrides = overrides
+        self._repository = repository
+        self._clients = clients
+        self.metrics = metrics
+
+    @property
+    def repository(self) -> PayloadRepository:
+        if self._repository is None:
+            base = self._config or OffloadConfig.from_env()
+            cfg = base.replace(**self._overrides) if self._overrides else base
+            clients = self._clients or AwsClients(
+                endpoint_urls=cfg.endpoint_urls, max_pool_connections=cfg.max_workers
+            )
+            self._repository = PayloadRepository(cfg, clients=clients)
+        return self._repository
+
+    # -- one invocation -----------------------------------------------------------------
+
+    def before(self, event: Any, context: Any) -> Prepared:
+        """Hydrate the event and work out the result's budget; no I/O without references."""
+        opts = self.options
+        raw = dumps(event, where="incoming event") if needs_measure(opts) else b""
+        identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
+        # One namespace for py2sfn local keys, so hydrating a local Map-iteration event and
+        # context.state_data_client.get_item_for_map_iteration(event) read the same item.
+        client_namespace = identity.execution_name or identity.namespace
+        hydrated = HydrateResult(event, ReadStats())
+        if opts.hydrate and (not raw or may_contain_references(raw)):
+            hydrated = hydrate_event(
+                event,
+                self.repository,
+                py2sfn_namespace=client_namespace,
+                max_bytes=opts.max_hydrate_bytes,
+                result_writer=opts.result_writer,
+            )
+            self._report_hydration(hydrated.stats)
+        budget = inline_budget(
+            len(raw),
+            max_inline_bytes=opts.max_inline_bytes,
+            ignore_input=opts.ignore_input,
+            margin_bytes=opts.margin_bytes,
+            map_siblings=hydrated.map_iterations,
+        )
+        task_context = TaskContext(
+            context,
+            execution_arn=identity.execution_arn,
+            namespace=identity.namespace,
+            client_factory=lambda: StateDataClient(
+                namespace=client_namespace, repository=self.repository
+            ),
+            stopper=lambda error, cause: self.stop(identity, error, cause),
+        )
+        return Prepared(hydrated.event, task_context, identity, budget)
+
+    def after(self, prepared: Prepared, result: Any) -> Any:
+        """Offload what does not fit the budget; small results pass with no I/O."""
+        opts = self.options
+        if not opts.offload:
+            return result
+        # The repository holds no client until a write needs one: small results do no I/O.
+        done = offload_result(
+            result,
+            self.repository,
+            namespace=prepared.identity.namespace,
+            budget=prepared.budget,
+            keep_inline=opts.keep_inline,
+            fan_out_paths=opts.fan_out,
+        )
+        self._report_offload(done.stats)
+        return done.result
+
+    def _report_hydration(self, stats: ReadStats) -> None:
+        if not stats.pointers:
+            return
+        logger.debug(
+            "hydrated %d reference(s): %d DynamoDB item(s), %d S3 object(s), "
+            "%d stored bytes, %d JSON bytes",
+            stats.pointers,
+            stats.dynamodb_items,
+            stats.s3_objects,
+            stats.stored_bytes,
+            stats.json_bytes,
+        )
+        self._metric("HydratedPointers", "Count", stats.pointers)
+        self._metric("HydratedBytes", "Bytes", stats.json_bytes)
+
+    def _report_offload(self, stats: OffloadStats) -> None:
+        if not (stats.offloaded or stats.fanned_out_lists):
+            return
+        logger.debug(
+            "offloaded %d part(s) (%d JSON bytes, %d stored) and %d fan-out list(s) "
+            "(%d elements); result %d -> %d inline bytes, budget %d: %s",
+            stats.offloaded,
+            stats.offloaded_bytes,
+            stats.stored_bytes,
+            stats.fanned_out_lists,
+            stats.fanned_out_elements,
+            stats.result_bytes,
+            stats.inline_bytes,
+            stats.budget,
+            stats.pointers,
+        )
+        self._metric("OffloadedParts", "Count", stats.offloaded)
+        self._metric("OffloadedBytes", "Bytes", stats.offloaded_bytes)
+        self._metric("FannedOutElements", "Count", stats.fanned_out_elements)
+
+    def stop(
+        self, identity: ExecutionIdentity, error: str | None, cause: str | None
+    ) -> dict[str, Any]:
+        if identity.execution_arn is None:
+            raise stop_failure(
+                error,
+                cause,
+                "StopExecution needs the execution ARN, but the input carries none (pass "
+                f"$$.Execution.Id as {self.options.execution_arn_key!r})",
+            )
+        if identity.express:
+            raise stop_failure(
+                error,
+                cause,
+                f"Express execution {identity.execution_arn} cannot be stopped by the API",
+            )
+        summary = send_stop(
+            self.repository.clients.stepfunctions, identity.execution_arn, error, cause
+        )
+        if summary["stopped"]:  # not an execution that had already finished
+            self._metric("StoppedExecutions", "Count", 1)
+        return summary
+
+    def on_stop(self, prepared: Prepared, exc: StopExecution) -> dict[str, Any]:
+        return self.stop(prepared.identity, exc.error, exc.cause)
+
+    def _metric(self, name: str, unit: str, value: float) -> None:
+        if self.metrics is None or not value:
+            return
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self.metrics.add_metric(name=name, unit=getattr(MetricUnit, unit), value=value)
+
+
+def needs_measure(opts: Options) -> bool:
+    # The event is serialized to size the budget and to pre-check for references in C.
+    return opts.hydrate or (
+        opts.offload and opts.max_inline_bytes is None and not opts.ignore_input
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One invocation after hydration: what the handler receives and what offload needs."""
+
+    event: Any
+    context: TaskContext
+    identity: ExecutionIdentity
+    budget: int
