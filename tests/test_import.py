@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.resources
 import inspect
 import json
@@ -174,6 +175,55 @@ def test_star_import_gives_exactly_all() -> None:
     exec("from sfn_offload import *", namespace)
     namespace.pop("__builtins__")
     assert set(namespace) == set(sfn_offload.__all__)
+
+
+#: The documented public modules (docs/architecture.md); the rest are private (``_`` prefix) or
+#: internal to these packages.
+PUBLIC_MODULES = [
+    "sfn_offload.errors",
+    "sfn_offload.budget",
+    "sfn_offload.steps",
+    "sfn_offload.wire",
+    "sfn_offload.wire.references",
+    "sfn_offload.storage",
+    "sfn_offload.distributed",
+    "sfn_offload.compat.py2sfn",
+    "sfn_offload.testing",
+]
+
+
+def test_the_top_level_is_the_small_everyday_api() -> None:
+    assert sorted(sfn_offload.__all__) == sorted(
+        [
+            "ConfigurationError",
+            "NoItemFound",
+            "OffloadConfig",
+            "PayloadTooLargeError",
+            "PointerError",
+            "SfnOffloadError",
+            "StateDataClient",
+            "StateDataClientError",
+            "StopExecution",
+            "TaskContext",
+            "__version__",
+            "fan_out",
+            "hydrate",
+            "offload",
+            "state_offload",
+        ]
+    )
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_every_public_module_exports_exactly_what_its_all_names(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert exported == sorted(exported, key=_isort_style)
+    assert [n for n in exported if not hasattr(module, n)] == []
+    namespace: dict[str, object] = {}
+    exec(f"from {name} import *", namespace)
+    namespace.pop("__builtins__")
+    assert set(namespace) == set(exported)
 
 
 def test_the_package_is_typed() -> None:

@@ -235,3 +235,16 @@ def test_distributed_map_snippet(local: LocalStepFunctions) -> None:
     assert run.status == "SUCCEEDED", run.cause
     assert run.output["documents"] == 200
     assert run.output["words"] == 4 * 60_000 + 196 * 20
+
+
+def test_custom_store_snippet_runs_a_decorated_handler_on_sqlite() -> None:
+    """GIVEN the SQLite store of docs/architecture.md plugged into a repository
+    WHEN a decorated handler returns 50,000 rows THEN they are offloaded and read back."""
+    from examples.snippets import custom_store
+
+    out = custom_store.demo()
+    state = out["state"]
+    assert isinstance(state, dict)
+    assert state["status"] == "ok"
+    assert is_pointer(state["rows"])
+    assert out["rows"] == [{"id": i} for i in range(50_000)]
