@@ -99,6 +99,24 @@ class OffloadStats:
     whole_result: bool = False
     pointers: list[str] = field(default_factory=list)
 
+    def __str__(self) -> str:
+        return (
+            f"offloaded {self.offloaded} part(s) ({self.offloaded_bytes} JSON bytes, "
+            f"{self.stored_bytes} stored) and {self.fanned_out_lists} fan-out list(s) "
+            f"({self.fanned_out_elements} elements); result {self.result_bytes} -> "
+            f"{self.inline_bytes} inline bytes, budget {self.budget}: {self.pointers}"
+        )
+
+    def metrics(self) -> list[tuple[str, str, int]]:
+        """``(name, unit, value)`` of what is worth a metric; empty when nothing was stored."""
+        if not (self.offloaded or self.fanned_out_lists):
+            return []
+        return [
+            ("OffloadedParts", "Count", self.offloaded),
+            ("OffloadedBytes", "Bytes", self.offloaded_bytes),
+            ("FannedOutElements", "Count", self.fanned_out_elements),
+        ]
+
 
 def _hint(path: Path) -> str:
     text = ".".join(str(p) for p in path) or "result"

@@ -112,7 +112,7 @@ class Runtime:
                 max_bytes=opts.max_hydrate_bytes,
                 result_writer=opts.result_writer,
             )
-            self._report_hydration(hydrated.stats)
+            self._report(hydrated.stats)
         budget = inline_budget(
             len(raw),
             max_inline_bytes=opts.max_inline_bytes,
@@ -145,43 +145,15 @@ class Runtime:
             keep_inline=opts.keep_inline,
             fan_out_paths=opts.fan_out,
         )
-        self._report_offload(done.stats)
+        self._report(done.stats)
         return done.result
 
-    def _report_hydration(self, stats: ReadStats) -> None:
-        if not stats.pointers:
-            return
-        logger.debug(
-            "hydrated %d reference(s): %d DynamoDB item(s), %d S3 object(s), "
-            "%d stored bytes, %d JSON bytes",
-            stats.pointers,
-            stats.dynamodb_items,
-            stats.s3_objects,
-            stats.stored_bytes,
-            stats.json_bytes,
-        )
-        self._metric("HydratedPointers", "Count", stats.pointers)
-        self._metric("HydratedBytes", "Bytes", stats.json_bytes)
-
-    def _report_offload(self, stats: OffloadStats) -> None:
-        if not (stats.offloaded or stats.fanned_out_lists):
-            return
-        logger.debug(
-            "offloaded %d part(s) (%d JSON bytes, %d stored) and %d fan-out list(s) "
-            "(%d elements); result %d -> %d inline bytes, budget %d: %s",
-            stats.offloaded,
-            stats.offloaded_bytes,
-            stats.stored_bytes,
-            stats.fanned_out_lists,
-            stats.fanned_out_elements,
-            stats.result_bytes,
-            stats.inline_bytes,
-            stats.budget,
-            stats.pointers,
-        )
-        self._metric("OffloadedParts", "Count", stats.offloaded)
-        self._metric("OffloadedBytes", "Bytes", stats.offloaded_bytes)
-        self._metric("FannedOutElements", "Count", stats.fanned_out_elements)
+    def _report(self, stats: ReadStats | OffloadStats) -> None:
+        metrics = stats.metrics()
+        if metrics:
+            logger.debug("%s", stats)  # sizes, counts and addresses; never payloads
+        for name, unit, value in metrics:
+            self._metric(name, unit, value)
 
     def stop(
         self, identity: ExecutionIdentity, error: str | None, cause: str | None

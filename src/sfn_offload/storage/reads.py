@@ -38,6 +38,22 @@ class ReadStats:
     stored_bytes: int = 0
     json_bytes: int = 0
 
+    def __str__(self) -> str:
+        return (
+            f"hydrated {self.pointers} reference(s): {self.dynamodb_items} DynamoDB item(s), "
+            f"{self.s3_objects} S3 object(s), {self.stored_bytes} stored bytes, "
+            f"{self.json_bytes} JSON bytes"
+        )
+
+    def metrics(self) -> list[tuple[str, str, int]]:
+        """``(name, unit, value)`` of what is worth a metric; empty when nothing was loaded."""
+        if not self.pointers:
+            return []
+        return [
+            ("HydratedPointers", "Count", self.pointers),
+            ("HydratedBytes", "Bytes", self.json_bytes),
+        ]
+
     def add(self, other: ReadStats) -> None:
         """Add another load's counts to these."""
         self.pointers += other.pointers
@@ -145,15 +161,10 @@ class Reads:
         return loaded
 
     def read_many(
-        self,
-        pointers: Sequence[Pointer],
-        *,
-        trusted: bool = True,
-        max_bytes: int | None = None,
-        wheres: Sequence[str] | None = None,
+        self, pointers: Sequence[Pointer], *, trusted: bool = True, max_bytes: int | None = None
     ) -> list[Any]:
         """The values of ``pointers``, in order (see :meth:`load_many`)."""
-        return self.load_many(pointers, trusted=trusted, max_bytes=max_bytes, wheres=wheres).values
+        return self.load_many(pointers, trusted=trusted, max_bytes=max_bytes).values
 
     def _sources(
         self,
