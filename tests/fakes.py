@@ -57,9 +57,10 @@ def memory_repo(*, clients: AwsClients | None = None, **config: Any) -> PayloadR
 
 
 def requests(repo: PayloadRepository) -> dict[str, int]:
-    """Every request both stores received, keyed ``<backend>.<operation>``."""
+    """Every call both memory stores received, keyed ``<backend>.<operation>`` (AWS stores keep
+    no counters: count their requests with ``sfn_offload.testing.RequestCounter``)."""
     out: dict[str, int] = {}
     for store in (repo.dynamodb, repo.s3):
-        counts: dict[str, int] = getattr(store, "requests", {})
-        out.update({f"{store.backend}.{op}": n for op, n in counts.items()})
+        assert isinstance(store, MemoryStore), "requests() reads MemoryStore counters only"
+        out.update({f"{store.backend}.{op}": n for op, n in store.requests.items()})
     return out

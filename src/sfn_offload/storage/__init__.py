@@ -9,7 +9,7 @@
 
 from .._aws import AwsClients
 from .._retry import RetryPolicy, retry_deadline
-from .base import Address, PayloadStore, Record
+from .base import Address, PartitionStore, PayloadStore, Record
 from .dynamodb import DynamoDBStore
 from .memory import MemoryStore
 from .repository import PayloadRepository, ReadStats
@@ -20,6 +20,7 @@ __all__ = [
     "AwsClients",
     "DynamoDBStore",
     "MemoryStore",
+    "PartitionStore",
     "PayloadRepository",
     "PayloadStore",
     "ReadStats",
