@@ -129,6 +129,7 @@ def state_offload(
     max_inline_bytes: int | None = None,
     ignore_input: bool = False,
     margin_bytes: int = MARGIN_BYTES,
+    reserve_bytes: int = 0,
     keep_inline: Sequence[str] = (),
     fan_out: Sequence[str] = (),
     max_hydrate_bytes: int | None = None,
@@ -153,6 +154,7 @@ def state_offload(
     max_inline_bytes: int | None = None,
     ignore_input: bool = False,
     margin_bytes: int = MARGIN_BYTES,
+    reserve_bytes: int = 0,
     keep_inline: Sequence[str] = (),
     fan_out: Sequence[str] = (),
     max_hydrate_bytes: int | None = None,
@@ -176,6 +178,9 @@ def state_offload(
             see :func:`inline_budget`).
         ignore_input: size the budget without the incoming event (ResultPath replaces it).
         margin_bytes: headroom kept below the limit (default 8,192).
+        reserve_bytes: bytes of the state this task cannot see (the part of the input its
+            ``Parameters`` left out, which ``ResultPath`` merges the result into); the event's
+            ``sfn_offload_reserve`` adds to it (see :mod:`sfn_offload.budget`).
         keep_inline: paths (``"status"``, ``"summary.count"``) never offloaded, for Choice states.
         fan_out: paths of lists to store element by element for a Map state (or return the list
             through :func:`fan_out`).
@@ -193,6 +198,7 @@ def state_offload(
         max_inline_bytes=max_inline_bytes,
         ignore_input=ignore_input,
         margin_bytes=margin_bytes,
+        reserve_bytes=reserve_bytes,
         keep_inline=tuple(parse_path(p) for p in keep_inline),
         fan_out=tuple(parse_path(p) for p in fan_out),
         max_hydrate_bytes=max_hydrate_bytes,

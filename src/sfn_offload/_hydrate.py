@@ -21,12 +21,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .distributed.result_writer import raise_for_failures, read_result_writer
-from .errors import PayloadTooLargeError
-from .storage.reads import ReadStats
+from .errors import MapRunFailedError, NoItemFound, PayloadTooLargeError
+from .storage.reads import Loaded, ReadStats
 from .storage.repository import PayloadRepository
 from .wire.paths import assign, shallow_copy
-from .wire.pointer import Pointer
-from .wire.references import Reference, find_references
+from .wire.references import Reference, find_references, map_run_of
 
 __all__ = ["HydrateResult", "ResultWriterMode", "hydrate", "hydrate_event", "resolve"]
 
@@ -77,38 +76,70 @@ def resolve(
     max_bytes: int | None = None,
     where: str = "event",
 ) -> Resolved:
-    """Replace ``references`` (value, list and element kinds) in ``document`` with their data.
+    """Replace ``references`` (every kind but ``result-writer``) in ``document`` with their data.
 
-    One batch load for all of them (allow-lists enforced unless ``trusted``; sizes and digests
-    verified); ``document`` itself is not modified.
+    Value references are loaded in one batch (BatchGetItem, concurrent S3); each list is read
+    with Query, one request per MB of items. Allow-lists are enforced unless ``trusted``; sizes
+    and digests are verified; ``document`` itself is not modified.
     """
-    loads: list[Pointer] = []
-    wheres: list[str] = []
-    spans: list[tuple[int, int]] = []
+    singles = [ref for ref in references if not ref.is_list]
+    labels = {
+        id(ref): f"{where} at {ref.jsonpath}" if where else ref.jsonpath for ref in references
+    }
+    loaded = repo.load_many(
+        [ref.pointer for ref in singles],
+        trusted=trusted,
+        max_bytes=max_bytes,
+        wheres=[f"{labels[id(ref)]} ({ref.pointer.describe()})" for ref in singles],
+    )
+    stats = loaded.stats
+    found: dict[int, tuple[Any, int]] = {
+        id(ref): (value, size)
+        for ref, value, size in zip(singles, loaded.values, loaded.json_sizes, strict=True)
+    }
     for ref in references:
-        pointers = ref.loads()
-        spans.append((len(loads), len(pointers)))
-        loads.extend(pointers)
-        label = f"{where} at {ref.jsonpath}" if where else ref.jsonpath
         if ref.is_list:
-            wheres.extend(f"{label} element {p.index}" for p in pointers)
-        else:
-            wheres.extend(f"{label} ({p.describe()})" for p in pointers)
-    loaded = repo.load_many(loads, trusted=trusted, max_bytes=max_bytes, wheres=wheres)
+            left = None if max_bytes is None else max_bytes - stats.json_bytes
+            part = _load_list(ref, repo, trusted=trusted, max_bytes=left, where=labels[id(ref)])
+            stats.add(part.stats)
+            # brackets and commas around the elements
+            found[id(ref)] = (part.values, 2 + sum(part.json_sizes) + max(len(part.values) - 1, 0))
     result = shallow_copy(document)
     copied = {id(result)}
     sized = []
-    for ref, (first, count) in zip(references, spans, strict=True):
-        part = loaded.values[first : first + count]
-        sizes = loaded.json_sizes[first : first + count]
-        if ref.is_list:
-            value: Any = part
-            size = 2 + sum(sizes) + max(count - 1, 0)  # brackets and commas
-        else:
-            value, size = part[0], sizes[0]
+    for ref in references:
+        value, size = found[id(ref)]
         result = assign(result, ref.path, value, copied) if ref.path else value
         sized.append(replace(ref, resolved_bytes=size))
-    return Resolved(result, tuple(sized), loaded.stats)
+    return Resolved(result, tuple(sized), stats)
+
+
+def _load_list(
+    ref: Reference, repo: PayloadRepository, *, trusted: bool, max_bytes: int | None, where: str
+) -> Loaded:
+    pointer = ref.pointer
+    if not trusted:
+        repo.check_allowed(pointer, where)
+    if max_bytes is not None and max_bytes < 0:
+        raise PayloadTooLargeError(f"{where}: the hydration cap is already used up")
+    try:
+        return repo.load_partition(
+            pointer.container,
+            pointer.key,
+            count=pointer.count,
+            trusted=trusted,
+            max_bytes=max_bytes,
+            where=f"{where} ({pointer.describe()})",
+        )
+    except NoItemFound as exc:
+        if ref.kind != "map-results":
+            raise
+        run = map_run_of(ref)
+        raise MapRunFailedError(
+            f"{where}: {run.describe()} has no stored result for some of its {pointer.count} "
+            f"iterations ({exc}): they failed, did not run, or their last state is not a "
+            "decorated task (see docs/maps.md)"
+        ) from exc
 
 
 def hydrate_event(

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from .errors import ConfigurationError, PayloadTooLargeError
+from .errors import ConfigurationError, PayloadTooLargeError, StateShapeError
 from .storage.repository import PayloadRepository
 from .wire.codec import Encoded, dumps
 from .wire.paths import Path, assign, exists, get, jsonpath
@@ -175,7 +175,9 @@ def _store_fan_outs(
     paths: Sequence[Path],
     stats: OffloadStats,
     copied: set[int],
-) -> Any:
+) -> tuple[Any, list[Path]]:
+    """Store the fan-out lists of ``result``; returns it with list pointers in their place, and
+    where those pointers are (the outermost ones: inner lists are stored inside outer ones)."""
     found: list[Path] = []
     for path in paths:
         try:
@@ -196,7 +198,7 @@ def _store_fan_outs(
             elif isinstance(node, list):
                 stack.extend(((*path, i), v) for i, v in enumerate(node))
     if not found:
-        return result
+        return result, []
     table = repo.config.table
     if not table:
         raise ConfigurationError(
@@ -219,7 +221,20 @@ def _store_fan_outs(
         stats.fanned_out_lists += 1
         stats.fanned_out_elements += len(elements)
         stats.pointers.append(pointer.describe())
-    return result
+    outermost = [p for p in found if not any(q != p and p[: len(q)] == q for q in found)]
+    return result, outermost
+
+
+def _check_fan_outs_fit(result: Any, fanned: Sequence[Path], budget: int) -> None:
+    placeholders = sum(len(dumps(get(result, path))) for path in fanned)
+    if placeholders > budget:
+        counts = ", ".join(f"{jsonpath(p)} ({get(result, p)['count']} elements)" for p in fanned)
+        raise StateShapeError(
+            f"fan-out list pointers {counts} take {placeholders} bytes with their placeholder "
+            f"arrays, more than the {budget} bytes the state leaves: an Inline Map cannot iterate "
+            "a list this long from the state; write it with sfn_offload.distributed."
+            "write_item_file for a Distributed Map's ItemReader (docs/distributed-map.md)"
+        )
 
 
 def _list_digest(encoded: Sequence[Encoded]) -> str:
@@ -283,7 +298,9 @@ def offload_result(
     """Offload ``result`` to fit ``budget`` bytes (see the module docstring), with the stats."""
     stats = OffloadStats(budget=budget)
     copied: set[int] = set()
-    result = _store_fan_outs(result, repo, namespace, fan_out_paths, stats, copied)
+    result, fanned = _store_fan_outs(result, repo, namespace, fan_out_paths, stats, copied)
+    # A list pointer stays whole: a Map's ItemsPath reads its placeholder array in the state.
+    keep_inline = (*keep_inline, *fanned)
     # Only the size is kept: measuring and storing parts serializes them anew, and holding this
     # copy too would add a whole payload to peak memory.
     result_bytes = stats.result_bytes = stats.inline_bytes = len(
@@ -308,6 +325,7 @@ def offload_result(
         chosen.append(path)
         total -= size - _pointer_cost(repo, namespace, path)
     if total > budget:
+        _check_fan_outs_fit(result, fanned, budget)
         if keep_inline:
             kept = sum(len(dumps(get(result, p))) for p in keep_inline if exists(result, p))
             raise PayloadTooLargeError(

@@ -14,17 +14,18 @@ from typing import Any
 from ._aws import AwsClients
 from ._config import OffloadConfig
 from ._context import TaskContext
+from ._gather import store_iteration_result
 from ._hydrate import HydrateResult, ResultWriterMode, hydrate_event
 from ._identity import ExecutionIdentity, resolve_identity
 from ._offload import OffloadStats, offload_result
 from ._stop import StopExecution, send_stop, stop_failure
-from .budget import STATE_LIMIT_BYTES, inline_budget
+from .budget import STATE_LIMIT_BYTES, Shape, budget
 from .compat.py2sfn import StateDataClient
-from .errors import ConfigurationError
+from .errors import ConfigurationError, StateShapeError
 from .storage.repository import PayloadRepository, ReadStats
 from .wire.codec import dumps
 from .wire.paths import Path
-from .wire.references import may_contain_references
+from .wire.references import MapRun, may_contain_references, parse_map_run
 
 __all__ = ["Options", "Prepared", "Runtime"]
 
@@ -45,12 +46,17 @@ class Options:
     hydrate: bool
     offload: bool
     result_writer: ResultWriterMode
+    reserve_bytes: int = 0
 
     def __post_init__(self) -> None:
         for name in ("max_inline_bytes", "max_hydrate_bytes"):
             value = getattr(self, name)
             if value is not None and (type(value) is not int or value < 1):
                 raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
+        if type(self.reserve_bytes) is not int or self.reserve_bytes < 0:
+            raise ConfigurationError(
+                f"reserve_bytes must be a non-negative integer, got {self.reserve_bytes!r}"
+            )
         margin = self.margin_bytes
         if type(margin) is not int or not 0 <= margin < STATE_LIMIT_BYTES:
             raise ConfigurationError(
@@ -113,12 +119,14 @@ class Runtime:
                 result_writer=opts.result_writer,
             )
             self._report(hydrated.stats)
-        budget = inline_budget(
+        shape = Shape.of(
+            event,
             len(raw),
-            max_inline_bytes=opts.max_inline_bytes,
             ignore_input=opts.ignore_input,
-            margin_bytes=opts.margin_bytes,
-            map_siblings=hydrated.map_iterations,
+            siblings=hydrated.map_iterations,
+            reserve=opts.reserve_bytes,
+            margin=opts.margin_bytes,
+            fixed=opts.max_inline_bytes,
         )
         task_context = TaskContext(
             context,
@@ -129,23 +137,30 @@ class Runtime:
             ),
             stopper=lambda error, cause: self.stop(identity, error, cause),
         )
-        return Prepared(hydrated.event, task_context, identity, budget)
+        return Prepared(hydrated.event, task_context, identity, shape, parse_map_run(event))
 
     def after(self, prepared: Prepared, result: Any) -> Any:
         """Offload what does not fit the budget; small results pass with no I/O."""
         opts = self.options
         if not opts.offload:
             return result
+        if prepared.map_run is not None:
+            run, index = prepared.map_run
+            namespace = prepared.identity.namespace
+            return store_iteration_result(self.repository, run, index, result, namespace=namespace)
         # The repository holds no client until a write needs one: small results do no I/O.
+        limit = budget(prepared.shape)
         done = offload_result(
             result,
             self.repository,
             namespace=prepared.identity.namespace,
-            budget=prepared.budget,
+            budget=limit,
             keep_inline=opts.keep_inline,
             fan_out_paths=opts.fan_out,
         )
         self._report(done.stats)
+        if done.stats.inline_bytes > limit:
+            raise _no_room(prepared.shape, limit, done.stats.inline_bytes)
         return done.result
 
     def _report(self, stats: ReadStats | OffloadStats) -> None:
@@ -196,6 +211,21 @@ def needs_measure(opts: Options) -> bool:
     )
 
 
+def _no_room(shape: Shape, limit: int, inline_bytes: int) -> StateShapeError:
+    if shape.siblings > 1:
+        fix = (
+            "store the results instead of returning them: add sfn_offload_map to the Map's "
+            "ItemSelector and sfn_offload_results to its ResultSelector (docs/maps.md), or, for "
+            "a Parallel, fewer branches per state"
+        )
+    else:
+        fix = "lower sfn_offload_reserve if it overstates, or pass less data into this state"
+    return StateShapeError(
+        f"the result needs {inline_bytes} bytes inline even as pointers, but the state leaves it "
+        f"{limit} ({shape.describe()}): {fix}"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """One invocation after hydration: what the handler receives and what offload needs."""
@@ -203,4 +233,5 @@ class Prepared:
     event: Any
     context: TaskContext
     identity: ExecutionIdentity
-    budget: int
+    shape: Shape
+    map_run: tuple[MapRun, int] | None = None

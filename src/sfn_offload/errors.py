@@ -5,7 +5,11 @@
     SfnOffloadError                     root: catch this to catch everything below
     ├── ConfigurationError              missing/invalid table, bucket, TTL, threshold...
     ├── StopExecutionError              StopExecution could not be sent (no ARN, API error)
-    ├── MapRunFailedError               a Distributed Map's results include FAILED/PENDING runs
+    ├── MapRunFailedError               a Map's results include failed, pending or missing
+    │                                   iterations (Inline gather or Distributed ResultWriter)
+    ├── StateShapeError                 what the task returns cannot fit the state the ASL
+    │                                   builds from it (a Map/Parallel share smaller than a
+    │                                   pointer, a fan-out placeholder too long to stay inline)
     └── StateDataClientError            anything about storing or loading state data
         ├── NoItemFound                 the item/object a pointer names is missing or expired
         ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
@@ -43,6 +47,7 @@ __all__ = [
     "PointerNotAllowedError",
     "SfnOffloadError",
     "StateDataClientError",
+    "StateShapeError",
     "StopExecutionError",
     "StoreError",
     "translate_aws_errors",
@@ -58,7 +63,16 @@ class ConfigurationError(SfnOffloadError):
 
 
 class MapRunFailedError(SfnOffloadError):
-    """A Distributed Map's ResultWriter lists FAILED or PENDING child executions."""
+    """A Map's results are incomplete: iterations that failed, are pending or left no result."""
+
+
+class StateShapeError(SfnOffloadError):
+    """The state machine's shape leaves no room for what the task returns.
+
+    Raised inside the task (so ``Catch`` can route it) instead of letting Step Functions fail the
+    execution with the uncatchable ``States.DataLimitExceeded``; the message names the shape and
+    the fix.
+    """
 
 
 class StopExecutionError(SfnOffloadError):

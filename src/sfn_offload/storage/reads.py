@@ -245,30 +245,47 @@ class Reads:
         return loads(raw, where=where, allow_constants=legacy), len(raw)
 
     def read_partition(self, table: str, partition_key: str) -> list[Any]:
-        """Every element of a list written in item layout (py2sfn ``get_items``).
+        """Every element of a list written in item layout (py2sfn ``get_items``)."""
+        return self.load_partition(table, partition_key).values
+
+    def load_partition(
+        self,
+        table: str,
+        partition_key: str,
+        *,
+        count: int | None = None,
+        trusted: bool = True,
+        max_bytes: int | None = None,
+        where: str | None = None,
+    ) -> Loaded:
+        """A list stored one item per index, read with Query: one request per MB of items.
 
         Reads consistently and refuses gaps (a missing index means a lost element, which
-        py2sfn-task-tools silently skipped).
+        py2sfn-task-tools silently skipped). With ``count``, indices ``0..count-1`` must all be
+        there and others are not part of the list.
         """
+        where = where or f"dynamodb table {table!r} partition_key {partition_key!r}"
         rows = self.dynamodb.query(table, partition_key, keys_only=False)
-        indices = [i for i, _ in rows]
-        if indices != list(range(len(indices))):
-            missing = sorted(set(range(max(indices, default=-1) + 1)) - set(indices))
+        if count is not None:
+            rows = [(i, r) for i, r in rows if i < count]
+        expected = count if count is not None else max((i for i, _ in rows), default=-1) + 1
+        if len(rows) != expected:
+            missing = sorted(set(range(expected)) - {i for i, _ in rows})
             raise NoItemFound(
-                f"dynamodb table {table!r} partition_key {partition_key!r}: indices "
-                f"{_ranges(missing)} are missing from a list of {max(indices) + 1}; refusing to "
-                "return a list with silent gaps"
+                f"{where}: indices {_ranges(missing)} are missing from a list of {expected}; "
+                "refusing to return a list with silent gaps"
             )
         pointers = []
         wheres = []
         for index, record in rows:
-            where = f"dynamodb table {table!r} partition_key {partition_key!r} index {index}"
-            self.check_fresh(record, where)
+            self.check_fresh(record, f"{where} index {index}")
             pointers.append(Pointer("dynamodb", table, partition_key, index))
-            wheres.append(where)
+            wheres.append(f"{where} index {index}")
         # The query already returned the items; only overflowed payloads still need S3.
         prefetched = {Address(table, partition_key, i): r for i, r in rows}
-        return self.load_many(pointers, wheres=wheres, prefetched=prefetched).values
+        return self.load_many(
+            pointers, trusted=trusted, max_bytes=max_bytes, wheres=wheres, prefetched=prefetched
+        )
 
 
 def _ranges(numbers: Sequence[int]) -> str:

@@ -16,7 +16,9 @@ A pointer is what travels through Step Functions in place of a payload::
 - ``count`` (instead of ``size``/``sha256``) marks a *list* pointer: the list was stored element by
   element at indices ``0..count-1`` (py2sfn ``put_items`` layout) and each element item carries its
   own digest. It may carry ``items``, a placeholder array of ``count`` ones for a Map state's
-  ``ItemsPath`` (like py2sfn's ``put_items`` result); the placeholder is not part of the address.
+  ``ItemsPath`` (like py2sfn's ``put_items`` result), and ``ref``, the same pointer without
+  ``items``: a constant-size copy a Map's ``ItemSelector`` hands to every iteration (JSONPath
+  cannot drop a key). Neither is part of the address.
 
 Parsing is strict: unknown versions, unknown or missing fields and mistyped values are refused
 with a :class:`~sfn_offload.PointerError` that says which field and why.
@@ -46,7 +48,7 @@ Backend = Literal["dynamodb", "s3"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _VALUE_FIELDS: Final = frozenset({MARKER, "backend", "key", "index", "size", "sha256", "encoding"})
-_LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding", "items"})
+_LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding", "items", "ref"})
 _CONTAINER_FIELD: Final = {"dynamodb": "table", "s3": "bucket"}
 _BACKENDS: Final = tuple(_CONTAINER_FIELD)
 #: Longest key each backend accepts, in UTF-8 bytes: a DynamoDB partition key is at most 2,048
@@ -102,7 +104,8 @@ class Pointer:
         return where if self.is_list else f"{where} index {self.index}"
 
     def to_dict(self, *, with_items: bool = False) -> dict[str, Any]:
-        """The wire form (JSON-ready dict); ``with_items`` adds a list pointer's placeholder."""
+        """The wire form (JSON-ready dict); ``with_items`` adds a list pointer's placeholder
+        array and its constant-size ``ref``."""
         out: dict[str, Any] = {MARKER: VERSION, "backend": self.backend}
         out[_CONTAINER_FIELD[self.backend]] = self.container
         out["key"] = self.key
@@ -115,6 +118,7 @@ class Pointer:
         out["encoding"] = self.encoding
         if with_items and self.count is not None:
             out["items"] = [1] * self.count
+            out["ref"] = self.to_dict()
         return out
 
     def wire_size(self) -> int:
@@ -152,7 +156,7 @@ class Pointer:
         extra = sorted(set(obj) - allowed, key=str)
         if extra:
             raise PointerError(f"{where}: unexpected field(s) {extra} in a v{VERSION} pointer")
-        missing = sorted(allowed - set(obj) - {"encoding", "items"})
+        missing = sorted(allowed - set(obj) - {"encoding", "items", "ref"})
         if missing:
             raise PointerError(f"{where}: missing field(s) {missing} in a v{VERSION} pointer")
         container = _nonempty_str(
@@ -173,7 +177,10 @@ class Pointer:
                 )
             if backend != "dynamodb":
                 raise PointerError(f"{where}: list pointers are only defined for dynamodb")
-            return cls(backend, container, key, encoding=encoding, count=count)
+            pointer = cls(backend, container, key, encoding=encoding, count=count)
+            if "ref" in obj and obj["ref"] != pointer.to_dict():
+                raise PointerError(f"{where}: 'ref' must be this list pointer without 'items'")
+            return pointer
         index = _int_in_range(obj["index"], "index", where, 0, MAX_INDEX)
         size = _int_in_range(obj["size"], "size", where, 0, 2**53)
         sha = obj["sha256"]

@@ -17,7 +17,14 @@ kind               shape
 ``py2sfn-list``    a py2sfn ``put_items`` result (the same plus an ``items`` placeholder)
 ``result-writer``  a Distributed Map's ``ResultWriter`` output ``{"MapRunArn",
                    "ResultWriterDetails": {"Bucket", "Key": ".../manifest.json"}}``
+``map-results``    ``{"sfn_offload_results": {"execution", "state", "entered", "count"}}``,
+                   what a Map's ``ResultSelector`` builds: the results its iterations stored
 =================  =======================================================================
+
+A Map iteration whose input carries ``"sfn_offload_map": {"execution", "state", "entered",
+"index"}`` (built by the Map's ``ItemSelector``, see :class:`MapRun`) stores its result in the
+run's partition instead of returning it, so the Map's output no longer grows with the number of
+iterations (docs/maps.md).
 
 py2sfn ``put_item`` results carry no marker, so hydration leaves them to handlers that call
 ``get_item(...)`` on them; only tools that inspect ask for them (``py2sfn_results=True``).
@@ -30,6 +37,8 @@ py2sfn ``put_item`` results carry no marker, so hydration leaves them to handler
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -43,16 +52,21 @@ __all__ = [
     "ELEMENT_INDEX_KEY",
     "ELEMENT_LIST_KEY",
     "MAP_EVENT_KEYS",
+    "MAP_RESULTS_KEY",
+    "MAP_RUN_KEY",
     "MAP_VALUE_KEY",
     "MapIteration",
+    "MapRun",
     "Reference",
     "ReferenceKind",
     "element_pointer",
     "find_references",
     "is_result_writer_output",
+    "map_run_of",
     "may_contain_references",
     "parse_index",
     "parse_map_iteration",
+    "parse_map_run",
     "parse_reference",
 ]
 
@@ -65,18 +79,32 @@ MAP_VALUE_KEY: Final = "context_value"
 _PY2SFN_FIELDS: Final = frozenset(
     {"table_name", "partition_key", "key", "index", "size", "sha256", "items"}
 )
+#: Top-level event key of a Map iteration's run context (see :class:`MapRun`).
+MAP_RUN_KEY: Final = "sfn_offload_map"
+#: The single key of the object a Map's ``ResultSelector`` builds to stand for its results.
+MAP_RESULTS_KEY: Final = "sfn_offload_results"
 #: Byte strings at least one of which any serialized document holding a reference contains.
 _MARKERS: Final = (
     f'"{MARKER}"'.encode(),
     f'"{ELEMENT_LIST_KEY}"'.encode(),
     b'"items_result_',
     b'"ResultWriterDetails"',
+    f'"{MAP_RESULTS_KEY}"'.encode(),
+    f'"{MAP_RUN_KEY}"'.encode(),
 )
 
 ReferenceKind = Literal[
-    "pointer", "list", "element", "py2sfn", "py2sfn-list", "py2sfn-map", "result-writer"
+    "pointer",
+    "list",
+    "element",
+    "py2sfn",
+    "py2sfn-list",
+    "py2sfn-map",
+    "result-writer",
+    "map-results",
 ]
-_LIST_KINDS: Final = frozenset({"list", "py2sfn-list"})
+_HINT: Final = re.compile(r"[^A-Za-z0-9._\-]+")
+_LIST_KINDS: Final = frozenset({"list", "py2sfn-list", "map-results"})
 
 
 def may_contain_references(raw_document: bytes) -> bool:
@@ -279,6 +307,92 @@ def is_result_writer_output(node: object) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# Map runs: iterations store their results, the Map's ResultSelector refers to them
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MapRun:
+    """One run of a Map state: the execution, the Map state's name and when it was entered.
+
+    Its ``ItemSelector`` gives every iteration the same three values (plus the iteration's
+    index), and its ``ResultSelector`` sees them too, so both sides name the same partition
+    without talking to each other; re-entering the Map (a loop, a retry) starts a new run.
+
+    >>> run = MapRun("arn:aws:states:us-east-1:123456789012:execution:orders:run-42", "Shards",
+    ...              "2026-11-30T06:55:57.913Z")
+    >>> run.partition_key
+    'run-42.6eec097a:map:Shards:d090f6f13560517c6eae'
+    """
+
+    execution_arn: str
+    state: str
+    entered: str
+
+    @property
+    def partition_key(self) -> str:
+        """Where the run's results live: ``<execution namespace>:map:<state>:<digest>``."""
+        identity = _identity_of(self.execution_arn)
+        digest = hashlib.sha256(f"{self.state}\n{self.entered}".encode()).hexdigest()[:20]
+        state = _HINT.sub("_", self.state)[:40]
+        return f"{identity.namespace}:map:{state}:{digest}"
+
+    def describe(self) -> str:
+        return f"Map state {self.state!r} (entered {self.entered})"
+
+
+def _identity_of(execution_arn: str) -> Any:
+    from .._identity import resolve_identity
+
+    identity = resolve_identity({"sfn_execution_arn": execution_arn}, None)
+    if identity.execution_arn is None:
+        raise PointerError(f"{_short(execution_arn)} is not a Step Functions execution ARN")
+    return identity
+
+
+def _map_run(node: object, where: str, *, with_index: bool) -> tuple[MapRun, int]:
+    fields = ("execution", "state", "entered", "index" if with_index else "count")
+    if not isinstance(node, dict) or set(node) != set(fields):
+        raise PointerError(
+            f"{where}: expected an object with exactly {list(fields)} (see docs/maps.md), got "
+            f"{sorted(node, key=str) if isinstance(node, dict) else type(node).__name__}"
+        )
+    for name in fields[:3]:
+        if not isinstance(node[name], str) or not node[name]:
+            raise PointerError(f"{where}: {name!r} must be a non-empty string")
+    run = MapRun(node["execution"], node["state"], node["entered"])
+    _identity_of(run.execution_arn)  # refuse what is not an execution ARN
+    return run, parse_index(node[fields[3]], f"{where}.{fields[3]}")
+
+
+def parse_map_run(event: object) -> tuple[MapRun, int] | None:
+    """The run and index of a Map iteration whose input carries ``sfn_offload_map``, else None."""
+    if not isinstance(event, Mapping) or MAP_RUN_KEY not in event:
+        return None
+    return _map_run(event[MAP_RUN_KEY], f"event at $.{MAP_RUN_KEY}", with_index=True)
+
+
+def map_run_of(ref: Reference) -> MapRun:
+    """The Map run a ``map-results`` reference stands for."""
+    if ref.node is None or ref.kind != "map-results":
+        raise PointerError(f"{ref.jsonpath}: not a Map results reference")
+    run, _ = _map_run(ref.node[MAP_RESULTS_KEY], ref.jsonpath, with_index=False)
+    return run
+
+
+def _map_results_reference(
+    node: Mapping[str, Any], path: Path, where: str, default_table: str | None
+) -> Reference:
+    if set(node) != {MAP_RESULTS_KEY}:
+        raise PointerError(f"{where}: a Map results reference holds only {MAP_RESULTS_KEY!r}")
+    run, count = _map_run(node[MAP_RESULTS_KEY], f"{where}.{MAP_RESULTS_KEY}", with_index=False)
+    if not default_table:
+        raise PointerError(f"{where}: Map results live in the configured table; none is set")
+    pointer = Pointer("dynamodb", default_table, run.partition_key, count=count)
+    return Reference(path, "map-results", pointer, count, node=node)
+
+
+# --------------------------------------------------------------------------------------------
 # recognition
 # --------------------------------------------------------------------------------------------
 
@@ -310,6 +424,8 @@ def parse_reference(
         return Reference(path, "list" if pointer.is_list else "pointer", pointer)
     if ELEMENT_LIST_KEY in node:
         return _element_reference(node, path, where)
+    if MAP_RESULTS_KEY in node:
+        return _map_results_reference(node, path, where, default_table)
     if result_writer and is_result_writer_output(node):
         details = node["ResultWriterDetails"]
         manifest = Pointer("s3", details["Bucket"], details["Key"])
