@@ -58,11 +58,14 @@ def wait_for(
     read after the execution ends, so the caller may keep filling it meanwhile.
     """
     deadline = time.monotonic() + timeout
+    pause = 0.01
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
         if described["status"] != "RUNNING" or time.monotonic() > deadline:
             break
-        time.sleep(0.02)
+        time.sleep(pause)
+        # Back off: each poll competes with the engine's thread for the interpreter.
+        pause = min(pause * 1.5, 0.25)
     history = _history(sfn, execution_arn)
     error, cause = described.get("error"), described.get("cause")
     if described["status"] == "ABORTED" and execution_arn in stops:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .aws_calls import install_call_counter, kit_requests
 from .definition import definition_text
+from .engine_clients import install_client_cache
 from .execution import Execution, wait_for
 from .jsonata_eval import install_jsonata
 from .lambdas import FakeLambdaContext, call_handler, install_invoke_hook, stub_code
@@ -116,6 +117,7 @@ class LocalStepFunctions:
         install_jsonata(self._patches)
         install_result_writer(self._patches, lambda: self.client("s3"))
         install_call_counter(self._patches, self._count_call)
+        install_client_cache(self._patches)
 
     def _create_resources(self) -> None:
         # The same table and bucket `sfn-offload setup` creates: py2sfn key schema with TTL on
