@@ -53,6 +53,7 @@ demo: $(DEMO_STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest -m bench tests/test_bench_smoke.py
 	$(PY) bench/run.py
+	$(PY) bench/maps.py
 
 # Refill the code blocks of README.md and docs/ from the snippet files they name.
 docs: $(STAMP)

@@ -54,3 +54,22 @@ def test_quick_bench_runs_and_reports_every_measurement(tmp_path: Path) -> None:
     assert results["latency"]["rows"]
     assert all(t["verdict"] in ("PASS", "FAIL") for t in results["targets"])
     assert "## Targets" in (tmp_path / "latest.md").read_text()
+
+
+def test_quick_maps_bench_runs_every_shape() -> None:
+    """GIVEN bench/maps.py WHEN run with --quick THEN each shape runs and the contrast row (an
+    element-reference Map too large for its share) fails catchably, never with
+    States.DataLimitExceeded."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "maps.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    table = done.stdout[done.stdout.index("| shape |") :]
+    assert table.count("SUCCEEDED") == 3, table
+    assert "FAILED (StateShapeError)" in table, table
+    assert "DataLimitExceeded" not in table, table

@@ -22,7 +22,7 @@ from sfn_offload._offload import MIN_OFFLOAD_BYTES
 from sfn_offload.errors import PayloadEncodingError
 from sfn_offload.storage import MemoryStore, PayloadRepository
 from sfn_offload.wire import Pointer, is_pointer
-from sfn_offload.wire.codec import dumps
+from sfn_offload.wire.codec import dumps, state_size
 
 PROPERTY = settings(
     max_examples=1000,
@@ -93,10 +93,10 @@ def deep(draw: st.DrawFn) -> Any:
 
 @st.composite
 def padded_to_a_threshold(draw: st.DrawFn) -> Any:
-    """``{"v": <value>, "pad": "..."}`` whose whole JSON is a threshold +/- 2 bytes."""
+    """``{"v": <value>, "pad": "..."}`` whose state size is a threshold +/- 2 bytes."""
     value = draw(JSON_VALUES)
     target = draw(st.sampled_from(THRESHOLDS)) + draw(st.integers(-2, 2))
-    base = len(dumps({"v": value, "pad": ""}))
+    base = state_size(dumps({"v": value, "pad": ""}))
     if base > target:
         return value
     return {"v": value, "pad": "p" * (target - base)}
@@ -159,11 +159,11 @@ def test_any_json_value_goes_through_offload_and_hydrate_unchanged(
 
     out = offload(value, repository, namespace=NAMESPACE, budget=OFFLOAD_BUDGET)
 
-    size = len(dumps(out))
+    size = state_size(dumps(out))
     assert size <= OFFLOAD_BUDGET or is_pointer(out)
     for pointer in pointers_in(out):
         Pointer.from_dict(pointer)  # every pointer written is a valid v1 pointer
-    if len(dumps(value)) <= OFFLOAD_BUDGET:
+    if state_size(dumps(value)) <= OFFLOAD_BUDGET:
         assert out is value  # under budget: untouched, no I/O
         assert repository.dynamodb.requests == {}  # type: ignore[attr-defined]
     back = hydrate(out, repository)

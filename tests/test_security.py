@@ -169,7 +169,7 @@ def test_kms_key_and_expected_bucket_owner_reach_every_s3_request(aws: AwsResour
     client.put_item("big", big)  # item layout: overflow object
     assert client.get_item("big") == big
     client.put_item("big", {"small": True})  # replaces it: the overflow object is deleted
-    out = offload({"part": big}, repo, namespace=NS, budget=300)  # value layout: direct object
+    out = offload({"part": big}, repo, namespace=NS, budget=400)  # value layout: direct object
     assert hydrate(out, repo) == {"part": big}
 
     s3_calls = [(op, params) for op, params in wire.params if op.startswith("s3.")]
@@ -437,7 +437,7 @@ def test_the_template_grants_what_the_library_sends_and_nothing_more(
     client.put_items("l", [big, 2, 3])
     client.put_items("l", [4])
     client.get_items("l")
-    out = offload({"p": big, "rows": fan_out([1, 2])}, repo, namespace=NS, budget=300)
+    out = offload({"p": big, "rows": fan_out([1, 2])}, repo, namespace=NS, budget=1_000)
     hydrate(out, repo)
     arn = _running_execution(res.region)
     send_stop(repo.clients.stepfunctions, arn, "E", "C")

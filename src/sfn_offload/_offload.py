@@ -16,6 +16,7 @@ overwrites itself) and unique per payload (two states never overwrite each other
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from typing import Any, Final, TypeVar
 
 from .errors import ConfigurationError, PayloadTooLargeError, StateShapeError
 from .storage.repository import PayloadRepository
-from .wire.codec import Encoded, dumps
+from .wire.codec import Encoded, dumps, state_size
 from .wire.paths import Path, assign, exists, get, jsonpath
 from .wire.pointer import Pointer
 
@@ -124,22 +125,24 @@ def _hint(path: Path) -> str:
 
 
 def _sizes(node: Any, path: Path, out: list[tuple[int, Path]]) -> int:
-    """UTF-8 JSON byte size of ``node`` (compact), recording containers and long strings."""
+    """:func:`~sfn_offload.wire.codec.state_size` of ``node``'s JSON, computed part by part
+    (the same count: a space after every comma and colon), recording containers and long
+    strings."""
     if isinstance(node, dict):
-        size = 1 + max(len(node) - 1, 0) + 1  # braces and commas
+        size = 2 + 2 * max(len(node) - 1, 0)  # braces, then ", " between members
         for key, value in node.items():
-            size += _key_size(key) + 1 + _sizes(value, (*path, key), out)
+            size += _key_size(key) + 2 + _sizes(value, (*path, key), out)  # ": "
     elif isinstance(node, list):
         if all(not isinstance(v, dict | list) for v in node):
-            size = len(dumps(node))  # flat list: measure it in one C call
+            size = state_size(dumps(node))  # a flat list: measured in one C call
             if size >= MIN_OFFLOAD_BYTES:
                 out.append((size, path))
             return size
-        size = 1 + max(len(node) - 1, 0) + 1
+        size = 2 + 2 * max(len(node) - 1, 0)
         for i, value in enumerate(node):
             size += _sizes(value, (*path, i), out)
     else:
-        size = len(dumps(node))
+        size = state_size(dumps(node))
         if not isinstance(node, str):
             return size
     if size >= MIN_OFFLOAD_BYTES:
@@ -148,10 +151,10 @@ def _sizes(node: Any, path: Path, out: list[tuple[int, Path]]) -> int:
 
 
 def _key_size(key: Any) -> int:
-    """JSON size of a dict key as written: non-string keys (``1``, ``True``) become strings."""
+    """State size of a dict key as written: non-string keys (``1``, ``True``) become strings."""
     if isinstance(key, str):
-        return len(dumps(key))
-    return len(dumps({key: 0})) - 4  # '{' + ':0' + '}' around the quoted key
+        return state_size(dumps(key))
+    return state_size(dumps({key: 0})) - 5  # '{' + ':0' + '}' around the quoted key
 
 
 def _pointer_cost(repo: PayloadRepository, namespace: str, path: Path) -> int:
@@ -160,7 +163,8 @@ def _pointer_cost(repo: PayloadRepository, namespace: str, path: Path) -> int:
     key = f"{cfg.s3_prefix}{namespace}:{_hint(path)}:{'0' * 20}/0"
     container = max(cfg.table or "", cfg.bucket or "", key=len)
     worst = Pointer("dynamodb", container, key, 0, 10**12, "0" * 64, "json+gzip")
-    return worst.wire_size() + 8  # "backend":"s3" vs "dynamodb", table vs bucket
+    # "backend":"s3" vs "dynamodb", table vs bucket; then a space after each separator
+    return state_size(json.dumps(worst.to_dict()).encode()) + 8
 
 
 def _conflicts(path: Path, keep: Sequence[Path]) -> bool:
@@ -226,7 +230,7 @@ def _store_fan_outs(
 
 
 def _check_fan_outs_fit(result: Any, fanned: Sequence[Path], budget: int) -> None:
-    placeholders = sum(len(dumps(get(result, path))) for path in fanned)
+    placeholders = sum(state_size(dumps(get(result, path))) for path in fanned)
     if placeholders > budget:
         counts = ", ".join(f"{jsonpath(p)} ({get(result, p)['count']} elements)" for p in fanned)
         raise StateShapeError(
@@ -303,7 +307,7 @@ def offload_result(
     keep_inline = (*keep_inline, *fanned)
     # Only the size is kept: measuring and storing parts serializes them anew, and holding this
     # copy too would add a whole payload to peak memory.
-    result_bytes = stats.result_bytes = stats.inline_bytes = len(
+    result_bytes = stats.result_bytes = stats.inline_bytes = state_size(
         dumps(result, where="handler result")
     )
     if result_bytes <= budget:
@@ -348,5 +352,5 @@ def offload_result(
         result = assign(result, path, pointer.to_dict(), copied)
         stats.pointers.append(pointer.describe())
     stats.offloaded = len(pointers)
-    stats.inline_bytes = len(dumps(result, where="handler result"))
+    stats.inline_bytes = state_size(dumps(result, where="handler result"))
     return OffloadResult(result, stats)

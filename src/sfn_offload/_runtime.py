@@ -23,7 +23,7 @@ from .budget import STATE_LIMIT_BYTES, Shape, budget
 from .compat.py2sfn import StateDataClient
 from .errors import ConfigurationError, StateShapeError
 from .storage.repository import PayloadRepository, ReadStats
-from .wire.codec import dumps
+from .wire.codec import dumps, state_size
 from .wire.paths import Path
 from .wire.references import MapRun, may_contain_references, parse_map_run
 
@@ -121,7 +121,7 @@ class Runtime:
             self._report(hydrated.stats)
         shape = Shape.of(
             event,
-            len(raw),
+            state_size(raw),
             ignore_input=opts.ignore_input,
             siblings=hydrated.map_iterations,
             reserve=opts.reserve_bytes,

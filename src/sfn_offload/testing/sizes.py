@@ -6,25 +6,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..budget import STATE_LIMIT_BYTES
-from ..wire.codec import dumps
+from ..wire.codec import dumps, state_size
 
 __all__ = ["StateSize", "assert_fits", "payload_size"]
 
 
 def payload_size(value: Any) -> int:
-    """Bytes ``value`` takes in a state: compact UTF-8 JSON, as Step Functions counts.
+    """Bytes ``value`` takes in a state, measured the strictest known way: UTF-8 JSON with a
+    space after each comma and colon, as moto's engine writes it (see
+    :func:`sfn_offload.wire.codec.state_size`).
 
     >>> payload_size({"name": "Zoë"})
-    15
+    16
     """
-    return len(dumps(value, where="payload"))
+    return state_size(dumps(value, where="payload"))
 
 
 def assert_fits(value: Any, *, limit: int = STATE_LIMIT_BYTES) -> int:
     """Fail (``AssertionError``) unless ``value`` fits a Step Functions state; returns its size.
 
     >>> assert_fits({"ok": True})
-    11
+    12
     """
     size = payload_size(value)
     if size > limit:

@@ -35,6 +35,7 @@ __all__ = [
     "encode_json_bytes",
     "inflate",
     "loads",
+    "state_size",
     "verify",
 ]
 
@@ -94,6 +95,20 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
         return _ENCODER.encode(value).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise PayloadEncodingError(describe_unencodable(value, where)) from exc
+
+
+def state_size(raw: bytes) -> int:
+    """The bytes compact JSON ``raw`` may take in a state, measured the strictest known way.
+
+    AWS does not document how Step Functions serializes a state before measuring it. moto's
+    engine (like ``json.dumps``' defaults) writes a space after every comma and colon, so sizes
+    here count one: commas and colons inside strings too, which makes it an upper bound. A state
+    that fits by this measure fits by the compact one.
+
+    >>> state_size(b'{"a":[1,2]}')
+    13
+    """
+    return len(raw) + raw.count(b",") + raw.count(b":")
 
 
 def describe_unencodable(value: Any, where: str = "value") -> str:

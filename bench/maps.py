@@ -1,0 +1,214 @@
+"""Map and Parallel at scale (`make bench`, after run.py): state sizes, requests and time.
+
+Each row runs a real state machine in the local kit (moto's Step Functions engine, in process):
+the Map-at-scale example of docs/maps.md (Inline and Distributed), the same Map without the
+results convention (element references only), and a Parallel whose branches share the limit.
+It records whether the execution succeeded, the largest input or output of any state (against
+262,144 bytes), the history events (Standard workflows stop at 25,000), the AWS requests the
+handlers made, and the wall time. The table is written to ``bench/results/maps.md`` and into the
+``<!-- bench: maps -->`` block of docs/maps.md; ``--quick`` runs small counts only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from examples.maps import handlers  # noqa: E402
+from sfn_offload import TaskContext, state_offload  # noqa: E402
+from sfn_offload.budget import STATE_LIMIT_BYTES  # noqa: E402
+from sfn_offload.testing import LocalStepFunctions  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+EXAMPLE = json.loads((ROOT / "examples" / "maps" / "map_at_scale.asl.json").read_text())
+HISTORY_QUOTA = 25_000
+
+#: (shape, iterations or branches, result bytes each)
+FULL = [
+    ("inline", 1_000, 1_000),
+    ("inline", 1_000, 20_000),
+    ("inline", 3_000, 100),
+    ("inline", 10_000, 100),
+    ("inline", 3, 10_000_000),
+    ("distributed", 1_000, 1_000),
+    ("element refs only", 1_000, 1_000),
+    ("parallel", 10, 100_000),
+]
+QUICK = [
+    ("inline", 200, 1_000),
+    ("distributed", 100, 1_000),
+    ("element refs only", 1_000, 1_000),
+    ("parallel", 2, 200_000),
+]
+
+
+def _worker(size: int) -> Any:
+    @state_offload
+    def work(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+        return {"order": event["shard"]["order"]["id"], "total": 1, "blob": "x" * size}
+
+    return work
+
+
+def _map_definition(shape: str) -> dict[str, Any]:
+    definition = copy.deepcopy(EXAMPLE)
+    price = definition["States"]["Price"]
+    price["ItemProcessor"]["States"]["PriceOne"]["Resource"] = "${work}"
+    if shape == "distributed":
+        price["ItemProcessor"]["ProcessorConfig"] = {
+            "Mode": "DISTRIBUTED",
+            "ExecutionType": "STANDARD",
+        }
+    if shape == "element refs only":
+        del price["ItemSelector"]["sfn_offload_map"]
+        del price["ResultSelector"]
+    return definition
+
+
+def _parallel_definition(branches: int) -> dict[str, Any]:
+    make = {"Type": "Task", "Resource": "${make}", "End": True}
+    return {
+        "StartAt": "Fork",
+        "States": {
+            "Fork": {
+                "Type": "Parallel",
+                "Parameters": {
+                    "size.$": "$.size",
+                    "sfn_offload_siblings": branches,
+                    "sfn_execution_arn.$": "$$.Execution.Id",
+                },
+                "Branches": [{"StartAt": "Make", "States": {"Make": make}}] * branches,
+                "ResultPath": "$.parts",
+                "Next": "Join",
+            },
+            "Join": {
+                "Type": "Task",
+                "Resource": "${join}",
+                "Parameters": {"parts.$": "$.parts", "sfn_execution_arn.$": "$$.Execution.Id"},
+                "End": True,
+            },
+        },
+    }
+
+
+def _register_parallel(kit: LocalStepFunctions) -> None:
+    @state_offload
+    def make(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+        return {"status": "ok", "data": "b" * event["size"]}
+
+    @state_offload
+    def join(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+        return {"bytes": sum(len(part["data"]) for part in event["parts"])}
+
+    kit.register("make", make)
+    kit.register("join", join)
+
+
+def measure(shape: str, count: int, size: int) -> dict[str, Any]:
+    """Run one row in a fresh kit."""
+    with LocalStepFunctions() as kit:
+        if shape == "parallel":
+            _register_parallel(kit)
+            definition, run_input = _parallel_definition(count), {"size": size}
+        else:
+            for name in ("split", "total"):
+                kit.register(name, getattr(handlers, name))
+            kit.register("work", _worker(size))
+            definition, run_input = _map_definition(shape), {"count": count, "lines": 0}
+        start = time.perf_counter()
+        run = kit.run(definition, run_input, timeout=1_800)
+        seconds = time.perf_counter() - start
+        largest = max((s.largest for s in run.state_sizes()), default=0)
+        return {
+            "shape": shape,
+            "count": count,
+            "result_bytes": size,
+            "status": run.status,
+            "error": run.error,
+            "largest_state_bytes": largest,
+            "history_events": len(run.history),
+            "requests": {f"{s}.{op}": n for (s, op), n in sorted(kit.aws_calls.items())},
+            "seconds": round(seconds, 1),
+        }
+
+
+def render(rows: list[dict[str, Any]], commit: str) -> str:
+    lines = [
+        f"Measured at commit `{commit}` by `python bench/maps.py` (part of `make bench`), "
+        "in moto's engine in process.",
+        "",
+        "| shape | n | result bytes | status | largest state (bytes) | history events "
+        "| DynamoDB requests | S3 requests | wall time (s) |",
+        "|---|---:|---:|---|---:|---:|---|---|---:|",
+    ]
+    for row in rows:
+        ddb = _ops(row["requests"], "dynamodb")
+        s3 = _ops(row["requests"], "s3")
+        status = row["status"] if not row["error"] else f"{row['status']} ({row['error']})"
+        fits = "" if row["largest_state_bytes"] <= STATE_LIMIT_BYTES else " (over)"
+        quota = "" if row["history_events"] <= HISTORY_QUOTA else " (over quota)"
+        lines.append(
+            f"| {row['shape']} | {row['count']:,} | {row['result_bytes']:,} | {status} "
+            f"| {row['largest_state_bytes']:,}{fits} | {row['history_events']:,}{quota} "
+            f"| {ddb} | {s3} | {row['seconds']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _ops(requests: dict[str, int], service: str) -> str:
+    parts = [f"{op.split('.', 1)[1]} {n:,}" for op, n in requests.items() if op.startswith(service)]
+    return ", ".join(parts) or "none"
+
+
+def _commit() -> str:
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return out.stdout.strip() or "unknown"
+
+
+def _write_docs(table: str) -> None:
+    doc = ROOT / "docs" / "maps.md"
+    text = doc.read_text(encoding="utf-8")
+    block = f"<!-- bench: maps -->\n{table}<!-- /bench: maps -->"
+    doc.write_text(
+        re.sub(r"<!-- bench: maps -->.*?<!-- /bench: maps -->", lambda _: block, text, flags=re.S),
+        encoding="utf-8",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    args = parser.parse_args(argv)
+    rows = []
+    for shape, count, size in QUICK if args.quick else FULL:
+        print(f"== {shape}: {count:,} x {size:,} bytes", flush=True)
+        rows.append(measure(shape, count, size))
+        print(f"   {rows[-1]['status']} in {rows[-1]['seconds']} s", flush=True)
+    table = render(rows, _commit())
+    print(table)
+    if not args.quick:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "maps.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        (RESULTS / "maps.md").write_text(table, encoding="utf-8")
+        _write_docs(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
