@@ -6,6 +6,10 @@
     ├── ConfigurationError              missing/invalid table, bucket, TTL, threshold...
     ├── StopExecutionError              StopExecution could not be sent (no ARN, API error)
     ├── MapRunFailedError               a Distributed Map's results include FAILED/PENDING runs
+    ├── RunningLoopError                an async handler's sync form was called from a running
+    │                                   event loop (await ``handler.aio(...)`` there instead)
+    ├── QuotaExceededError              the local kit found an execution AWS would fail (a state
+    │                                   over 262,144 bytes, a history over 25,000 events)
     └── StateDataClientError            anything about storing or loading state data
         ├── NoItemFound                 the item/object a pointer names is missing or expired
         ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
@@ -41,6 +45,8 @@ __all__ = [
     "PayloadTooLargeError",
     "PointerError",
     "PointerNotAllowedError",
+    "QuotaExceededError",
+    "RunningLoopError",
     "SfnOffloadError",
     "StateDataClientError",
     "StopExecutionError",
@@ -59,6 +65,22 @@ class ConfigurationError(SfnOffloadError):
 
 class MapRunFailedError(SfnOffloadError):
     """A Distributed Map's ResultWriter lists FAILED or PENDING child executions."""
+
+
+class RunningLoopError(SfnOffloadError, RuntimeError):
+    """The sync form of a decorated ``async def`` handler was called while this thread runs an
+    event loop. The sync form is what the Lambda runtime calls; from async code, await the
+    handler's awaitable form, ``handler.aio(event, context)``."""
+
+
+class QuotaExceededError(SfnOffloadError, AssertionError):
+    """A local execution did something AWS would refuse and moto does not: a state input or
+    output over 262,144 bytes, or more history events than a Standard execution may write.
+
+    Raised by :class:`sfn_offload.testing.LocalStepFunctions` when it is strict; otherwise it
+    issues a :class:`sfn_offload.testing.QuotaWarning` with the same message. An
+    ``AssertionError`` too, so a test reports it as a failure.
+    """
 
 
 class StopExecutionError(SfnOffloadError):
