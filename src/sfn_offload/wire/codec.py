@@ -133,7 +133,8 @@ def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
     python3.12 runtime on (``ensure_ascii=False``, the default here). It raises what the runtime
     raises, with the same messages (``TypeError: Object of type set is not JSON serializable``);
     the runtime reports them as ``Runtime.MarshalError``. The local kit uses this to answer for
-    a Lambda function; the library itself uses :func:`dumps`.
+    a Lambda function; the library itself uses :func:`dumps`. (A handler that returns ``bytes``
+    has them sent as they are, not through this.)
 
     >>> from decimal import Decimal
     >>> runtime_text({"price": Decimal("1.10"), "tags": ("a", "b"), "n": float("nan")})
@@ -188,7 +189,7 @@ class _Writer:
         if _is_plain(value):
             return self.encoder.encode(value)
         if isinstance(value, str):
-            return self.encoder.encode(str(value))
+            return self.encoder.encode(value)  # the C encoder writes a subclass's characters
         if isinstance(value, bytes):
             return self.encoder.encode(value.decode("utf-8"))
         if value is None or isinstance(value, bool):
@@ -226,7 +227,7 @@ class _Writer:
 
     def _key(self, key: Any) -> str:
         if isinstance(key, str):
-            text = str(key)
+            text = str.__str__(key)  # an enum's str() is its name; JSON gets its characters
         elif isinstance(key, bytes):
             text = key.decode("utf-8")
         elif isinstance(key, float):
