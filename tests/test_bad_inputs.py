@@ -230,12 +230,12 @@ def nonjson(kind: str) -> Any:
         "date": datetime.date(2026, 1, 2),
         "set": {1, 2},
         "frozenset": frozenset({"a"}),
-        "bytes": b"\x00\x01",
+        "bytes": b"\xff\x01",  # not UTF-8 (the runtime writes UTF-8 bytes as a string)
         "bytearray": bytearray(b"ab"),
         "nan": float("nan"),
         "inf": float("inf"),
         "-inf": float("-inf"),
-        "decimal": decimal.Decimal("1.10"),
+        "decimal-nan": decimal.Decimal("NaN"),  # a finite Decimal is a JSON number
         "object": Opaque(),
         "huge-int": 10**5_000,
         "tuple-key": {("a", "b"): 1},

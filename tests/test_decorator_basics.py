@@ -164,11 +164,11 @@ def test_sync_handler_sees_the_hydrated_event_and_its_result_is_offloaded() -> N
     assert is_pointer(out["report"])
 
 
-def test_async_handler_is_awaited_with_the_hydrated_event_and_offloaded_after() -> None:
+def test_async_handler_is_run_by_a_plain_call_with_the_hydrated_event_and_offloaded_after() -> None:
     """GIVEN an ``async def`` handler and an event holding a pointer
-    WHEN the decorated handler is awaited
-    THEN the wrapper is itself a coroutine function, the handler saw the data, and the result
-    was offloaded."""
+    WHEN the decorated handler is called, as the Lambda runtime calls it (no await)
+    THEN the wrapper is a plain function, the handler saw the data, and the offloaded result
+    comes back (not a coroutine)."""
     repo = memory_repo()
     event = {"rows": _pointer(repo, "run:rows", ["a", "b"])}
 
@@ -177,8 +177,8 @@ def test_async_handler_is_awaited_with_the_hydrated_event_and_offloaded_after() 
         await asyncio.sleep(0)
         return {"rows": event["rows"], "report": BIG}
 
-    assert inspect.iscoroutinefunction(handler)
-    out = asyncio.run(handler(event, FakeLambdaContext()))
+    assert not inspect.iscoroutinefunction(handler)
+    out = handler(event, FakeLambdaContext())
 
     assert out["rows"] == ["a", "b"]
     assert is_pointer(out["report"])
@@ -200,18 +200,18 @@ def test_functools_partial_of_a_sync_function_is_supported() -> None:
     assert decorated.__wrapped__.keywords == {"greeting": "hi"}  # type: ignore[attr-defined]
 
 
-def test_functools_partial_of_an_async_function_is_awaited() -> None:
+def test_functools_partial_of_an_async_function_is_run() -> None:
     """GIVEN functools.partial of an ``async def`` handler
-    WHEN it is decorated
-    THEN the wrapper is a coroutine function and awaiting it runs the handler."""
+    WHEN it is decorated and called
+    THEN the call runs the coroutine and returns its result; .aio awaits the same."""
 
     async def handler(event: dict[str, Any], context: Any, *, factor: int) -> int:
         return int(event["n"]) * factor
 
     decorated = state_offload(repository=memory_repo())(functools.partial(handler, factor=3))
 
-    assert inspect.iscoroutinefunction(decorated)
-    assert asyncio.run(decorated({"n": 5}, FakeLambdaContext())) == 15
+    assert decorated({"n": 5}, FakeLambdaContext()) == 15
+    assert asyncio.run(decorated.aio({"n": 5}, FakeLambdaContext())) == 15
 
 
 class SyncTask:
@@ -250,25 +250,24 @@ def test_callable_object_with_sync_call_is_supported() -> None:
     assert decorated.__doc__ == SyncTask.__doc__
 
 
-def test_callable_object_with_async_call_is_awaited() -> None:
+def test_callable_object_with_async_call_is_run() -> None:
     """GIVEN an object whose __call__ is ``async def``
-    WHEN it is decorated
-    THEN the wrapper is a coroutine function and awaiting it hydrates and offloads."""
+    WHEN it is decorated and called
+    THEN the call hydrates, runs the coroutine and offloads."""
     repo = memory_repo()
     decorated = state_offload(repository=repo, max_inline_bytes=10_000)(AsyncTask())
 
-    assert inspect.iscoroutinefunction(decorated)
-    out = asyncio.run(decorated({"data": _pointer(repo, "run:data", [9])}, FakeLambdaContext()))
+    out = decorated({"data": _pointer(repo, "run:data", [9])}, FakeLambdaContext())
 
     assert out["seen"] == [9]
     assert is_pointer(out["report"])
 
 
-def test_partial_of_a_callable_object_with_async_call_is_awaited() -> None:
+def test_partial_of_a_callable_object_with_async_call_is_run() -> None:
     """GIVEN functools.partial wrapping an object whose __call__ is ``async def``
-    WHEN it is decorated
-    THEN the wrapper is a coroutine function (the partial is looked through), and awaiting
-    it returns the handler's result rather than an un-awaited coroutine."""
+    WHEN it is decorated and called
+    THEN the partial is looked through: the call returns the handler's result rather than an
+    un-awaited coroutine."""
 
     class Greeter:
         async def __call__(self, event: dict[str, Any], context: Any, *, name: str) -> str:
@@ -276,8 +275,7 @@ def test_partial_of_a_callable_object_with_async_call_is_awaited() -> None:
 
     decorated = state_offload(repository=memory_repo())(functools.partial(Greeter(), name="z"))
 
-    assert inspect.iscoroutinefunction(decorated)
-    assert asyncio.run(decorated({"greeting": "hello"}, FakeLambdaContext())) == "hello z"
+    assert decorated({"greeting": "hello"}, FakeLambdaContext()) == "hello z"
 
 
 def test_extra_positional_and_keyword_arguments_are_forwarded() -> None:
@@ -386,7 +384,9 @@ def test_handler_exceptions_propagate_unchanged() -> None:
     with pytest.raises(OrderRejected, match=r"^nope$"):
         handler({}, FakeLambdaContext())
     with pytest.raises(OrderRejected, match=r"^async nope$"):
-        asyncio.run(async_handler({}, FakeLambdaContext()))
+        async_handler({}, FakeLambdaContext())
+    with pytest.raises(OrderRejected, match=r"^async nope$"):
+        asyncio.run(async_handler.aio({}, FakeLambdaContext()))
 
 
 def test_a_non_callable_is_refused() -> None:

@@ -54,7 +54,7 @@ def test_fan_out_lists_built_in_a_cache_a_thread_or_a_task_are_still_fanned_out(
         cached({}, None),
         cached({}, None),
         threaded({}, None),
-        asyncio.run(tasked({}, None)),
+        tasked({}, None),
     ):
         assert out["rows"]["__sfn_offload__"] == 1
         assert out["rows"]["items"] == [1, 1, 1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import math
@@ -578,7 +577,7 @@ def test_a_fan_out_produced_by_one_task_feeds_map_iterations_and_whole_list_cons
         )
         for i in range(4)
     ] == [0, 1, 2, 3]
-    assert asyncio.run(whole(out, FakeLambdaContext())) == shards
+    assert whole(out, FakeLambdaContext()) == shards
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,12 @@
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@state_offload
 @idempotent(...)
+@state_offload
 @event_parser(model=...)
 def handler(event, context): ...
+
+(Retries, replays and results over 400 KB through real ASL: ``test_retries_idempotency.py``.)
 """
 
 from __future__ import annotations
@@ -184,30 +186,33 @@ def test_event_parser_above_state_offload_sees_the_pointer_and_fails(
         handler(order_event, FakeLambdaContext())
 
 
-def test_idempotent_below_state_offload_keys_on_the_hydrated_event_and_caches_the_result(
+def test_idempotent_above_state_offload_keys_on_the_pointers_checksum_and_replays_the_result(
     repo: PayloadRepository,
     order_event: dict[str, Any],
     persistence: DynamoDBPersistenceLayer,
     moto_resources: AwsResources,
 ) -> None:
-    """GIVEN @state_offload above @idempotent(event_key_jmespath="order.id") (DynamoDB
+    """GIVEN @idempotent(event_key_jmespath="order.sha256") above @state_offload (DynamoDB
     persistence on moto)
-    WHEN the same order arrives twice, the second time through a different pointer
-    THEN the idempotency key is computed from the hydrated order (the pointer has no id), the
-    handler runs once, and both invocations return the same offloaded result."""
+    WHEN the same order arrives twice, the second time through a different pointer to the
+    same content
+    THEN idempotent sees the event as sent: the pointer's checksum is the same, so the handler
+    runs once and the second invocation replays the first one's offloaded result; the record
+    holds that small result."""
     calls: list[int] = []
-    config = IdempotencyConfig(event_key_jmespath="order.id", raise_on_no_idempotency_key=True)
+    config = IdempotencyConfig(event_key_jmespath="order.sha256", raise_on_no_idempotency_key=True)
     again = {
         **order_event,
         "order": repo.write_value(
-            "run-42:order-copy",
+            "run-43:order",
             0,
             repo.encode(repo.read_many([_pointer_of(order_event["order"])])[0]),
         ).to_dict(),
     }
+    assert again["order"]["key"] != order_event["order"]["key"]
 
-    @state_offload(repository=repo, max_inline_bytes=5_000)
     @idempotent(config=config, persistence_store=persistence)
+    @state_offload(repository=repo, max_inline_bytes=5_000)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         calls.append(event["order"]["id"])
         return {"order_id": event["order"]["id"], "report": "r" * 20_000}
@@ -223,6 +228,7 @@ def test_idempotent_below_state_offload_keys_on_the_hydrated_event_and_caches_th
         TableName=IDEMPOTENCY_TABLE
     )["Items"]
     assert [r["status"]["S"] for r in records] == ["COMPLETED"]
+    assert len(records[0]["data"]["S"]) < 2_000
 
 
 def test_the_full_documented_stack_works_together(
@@ -232,20 +238,20 @@ def test_the_full_documented_stack_works_together(
     log_stream: tuple[Logger, io.StringIO],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """GIVEN logger > tracer > state_offload > idempotent > event_parser > handler
+    """GIVEN logger > tracer > idempotent > state_offload > event_parser > handler
     WHEN the same pointer-carrying event is handled twice
     THEN the handler parses the hydrated order once, both results are the same offloaded
     output, and the log line carries the Lambda context's function name."""
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     logger, stream = log_stream
     tracer = Tracer(service="orders")
-    config = IdempotencyConfig(event_key_jmespath="order.id")
+    config = IdempotencyConfig(event_key_jmespath="order.sha256")
     calls: list[int] = []
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
-    @state_offload(repository=repo, max_inline_bytes=5_000)
     @idempotent(config=config, persistence_store=persistence)
+    @state_offload(repository=repo, max_inline_bytes=5_000)
     @event_parser(model=OrderEvent)
     def handler(event: OrderEvent, context: Any) -> dict[str, Any]:
         calls.append(event.order.id)

@@ -157,24 +157,49 @@ def repo_pointer(wire: dict[str, Any]) -> Any:
     return Pointer.from_dict(wire)
 
 
-def test_powertools_stack_snippet(
+# A replay runs no offload, so it adds no metric and Powertools warns about the empty flush.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+def test_powertools_stack_snippet_replays_a_result_over_400_kb(
     local: LocalStepFunctions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """GIVEN the documented stack (idempotent above state_offload, DynamoDB persistence on moto)
+    and a batch whose report is over 400 KB
+    WHEN two executions hand the task the same event
+    THEN both outputs are the same: the second replayed the first's pointer (one record, one
+    stored report), and the idempotency record holds the small offloaded result."""
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Orders")
+    local.client("dynamodb").create_table(
+        TableName="idempotency",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     from examples.snippets import powertools_stack
 
     repo = PayloadRepository(OffloadConfig.from_env())
-    orders = [{"order_id": f"o-{i}", "lines": [{"qty": 2}]} for i in range(2000)]
+    orders = [{"order_id": f"order-{i:06d}", "lines": [{"qty": 2}]} for i in range(15_000)]
     pointer = repo.write_value("run-1:orders", 0, repo.encode(orders))
     local.register("stack", powertools_stack.handler)
     definition = {
         "StartAt": "Stack",
         "States": {"Stack": {"Type": "Task", "Resource": "${stack}", "End": True}},
     }
-    run = local.run(definition, {"orders": pointer.to_dict()})
-    assert run.status == "SUCCEEDED", run.cause
-    assert run.output == {"orders": 2000, "units": 4000}
+    stored_before = len(local.stored())
+
+    first = local.run(definition, {"orders": pointer.to_dict()})
+    second = local.run(definition, {"orders": pointer.to_dict()})
+
+    assert first.status == "SUCCEEDED", first.cause
+    assert second.status == "SUCCEEDED", second.cause
+    assert first.output["orders"] == 15_000
+    assert first.output["units"] == 30_000
+    assert is_pointer(first.output["report"])
+    assert first.output["report"]["size"] > 400_000
+    assert second.output == first.output
+    assert len(local.stored()) == stored_before + 1
+    [record] = local.client("dynamodb").scan(TableName="idempotency")["Items"]
+    assert len(record["data"]["S"]) < 2_000
 
 
 def _register_snippet_handlers(local: LocalStepFunctions) -> None:

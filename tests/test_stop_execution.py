@@ -114,7 +114,8 @@ def test_raising_stop_execution_aborts_the_running_execution(sfn: Sfn) -> None:
 def test_an_async_handler_raising_stop_execution_aborts_the_execution(sfn: Sfn) -> None:
     """GIVEN an ``async def`` handler
     WHEN it raises StopExecution
-    THEN the awaited wrapper returns the summary and the execution is ABORTED."""
+    THEN the decorated handler, called as the Lambda runtime calls it, returns the summary
+    and the execution is ABORTED."""
     arn = sfn.start("order-async")
 
     @state_offload(repository=memory_repo())
@@ -122,7 +123,7 @@ def test_an_async_handler_raising_stop_execution_aborts_the_execution(sfn: Sfn) 
         await asyncio.sleep(0)
         raise StopExecution(error="InvalidInput")
 
-    out = asyncio.run(handler({"sfn_execution_arn": arn}, FakeLambdaContext()))
+    out = handler({"sfn_execution_arn": arn}, FakeLambdaContext())
 
     assert out["stopped"] is True
     assert sfn.describe(arn)["status"] == "ABORTED"
@@ -379,7 +380,7 @@ def test_context_stop_execution_can_be_awaited_in_an_async_handler(sfn: Sfn) -> 
         summary = await context.stop_execution(error="Cancelled", cause="user cancelled")
         return {"summary": dict(summary)}
 
-    out = asyncio.run(handler({"sfn_execution_arn": arn}, FakeLambdaContext()))
+    out = handler({"sfn_execution_arn": arn}, FakeLambdaContext())
 
     assert out == {"summary": {"stopped": True, "execution_arn": arn, "status": "ABORTED"}}
     assert (sfn.describe(arn)["error"], sfn.describe(arn)["cause"]) == (
@@ -413,6 +414,6 @@ def test_context_stop_execution_on_an_express_execution_raises_when_awaited_too(
         await context.stop_execution(error="ExpressStop")
 
     with pytest.raises(StopExecutionError) as caught:
-        asyncio.run(handler({"sfn_execution_arn": EXPRESS_ARN}, FakeLambdaContext()))
+        handler({"sfn_execution_arn": EXPRESS_ARN}, FakeLambdaContext())
 
     assert type(caught.value).__name__ == "ExpressStop"

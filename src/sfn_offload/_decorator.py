@@ -6,18 +6,29 @@ A thin wrapper over the plain functions :func:`~sfn_offload.hydrate` and
 partials and callable objects, and returns an untyped ``Callable``; this one keeps the handler's
 signature (``ParamSpec``) and metadata.
 
+**async def handlers.** The Lambda Python runtime calls the handler and serializes what it
+returns; it never awaits. So decorating an ``async def`` handler gives a plain function that runs
+the coroutine to completion (on a per-thread event loop kept across warm invocations, see
+:mod:`sfn_offload._loop`) and returns the offloaded result; ``handler.aio(event, context)`` is the
+awaitable form for async callers.
+
 Order with Powertools (outermost first)::
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
+    @idempotent(...)               # keys on the event as sent, caches the offloaded result
     @state_offload                 # hydrates before, offloads after everything below
-    @idempotent(...)               # sees the hydrated event, caches the un-offloaded result
     @event_parser(model=Order)     # parses the hydrated event
     def handler(event, context): ...
+
+``idempotent`` goes above: below, it would cache the whole un-offloaded result in one DynamoDB
+item (over 400 KB fails) and a replay would lose :func:`fan_out` marks; above, it caches the
+small offloaded result, so a replay returns the very pointers the first invocation returned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -28,6 +39,7 @@ from ._aws import AwsClients
 from ._config import OffloadConfig
 from ._context import TaskContext
 from ._hydrate import ResultWriterMode
+from ._loop import check_no_running_loop, run_coroutine
 from ._offload import parse_path
 from ._retry import retry_deadline
 from ._runtime import Options, Runtime
@@ -40,13 +52,14 @@ if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
-__all__ = ["state_offload"]
+__all__ = ["AsyncTaskHandler", "state_offload"]
 
 logger = logging.getLogger("sfn_offload")
 
 P = ParamSpec("P")
 E = TypeVar("E")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 #: What a decorated handler may return besides the handler's own result: the result with parts
 #: replaced by pointers, or a stop summary.
 JsonObject = dict[str, Any]
@@ -65,22 +78,10 @@ def _is_async(handler: Callable[..., Any]) -> bool:
 
 
 def _wrap(handler: Callable[..., Any], runtime: Runtime) -> Callable[..., Any]:
-    if _is_async(handler):
-
-        async def async_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
-            # Retries of this invocation's requests stop before the Lambda's time runs out.
-            with retry_deadline(context):
-                prepared = runtime.before(event, context)
-                try:
-                    result = await handler(prepared.event, prepared.context, *args, **kwargs)
-                except StopExecution as exc:
-                    return runtime.on_stop(prepared, exc)
-                return runtime.after(prepared, result)
-
-        wrapper: Callable[..., Any] = async_wrapper
-    else:
+    if not _is_async(handler):
 
         def sync_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            # Retries of this invocation's requests stop before the Lambda's time runs out.
             with retry_deadline(context):
                 prepared = runtime.before(event, context)
                 try:
@@ -89,9 +90,59 @@ def _wrap(handler: Callable[..., Any], runtime: Runtime) -> Callable[..., Any]:
                     return runtime.on_stop(prepared, exc)
                 return runtime.after(prepared, result)
 
-        wrapper = sync_wrapper
-    functools.update_wrapper(wrapper, handler)
-    return wrapper
+        functools.update_wrapper(sync_wrapper, handler)
+        return sync_wrapper
+
+    name = getattr(handler, "__name__", None) or type(handler).__name__
+
+    # What the Lambda runtime calls: it never awaits, it serializes what it gets back. The
+    # library's steps run on this thread, the handler's coroutine on the thread's kept loop.
+    def async_sync_wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        check_no_running_loop(name)  # before any I/O: a refused call does no work
+        with retry_deadline(context):
+            prepared = runtime.before(event, context)
+            try:
+                result = run_coroutine(
+                    lambda: handler(prepared.event, prepared.context, *args, **kwargs), name=name
+                )
+            except StopExecution as exc:
+                return runtime.on_stop(prepared, exc)
+            return runtime.after(prepared, result)
+
+    # The awaitable form, for async callers: the handler runs on the caller's loop, and the
+    # library's blocking steps (hydrate, offload, StopExecution) in worker threads, so other
+    # tasks on that loop keep running meanwhile.
+    async def aio(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        with retry_deadline(context):
+            prepared = await asyncio.to_thread(runtime.before, event, context)
+            try:
+                result = await handler(prepared.event, prepared.context, *args, **kwargs)
+            except StopExecution as exc:
+                return await asyncio.to_thread(runtime.on_stop, prepared, exc)
+            return await asyncio.to_thread(runtime.after, prepared, result)
+
+    functools.update_wrapper(async_sync_wrapper, handler)
+    functools.update_wrapper(aio, handler)
+    async_sync_wrapper.aio = aio  # type: ignore[attr-defined]
+    return async_sync_wrapper
+
+
+class AsyncTaskHandler(Protocol[P, R_co]):
+    """A decorated ``async def`` handler: call it (the Lambda runtime does) or await ``.aio``.
+
+    Calling it runs the handler to completion and returns its (offloaded) result, which is what
+    the Lambda Python runtime needs: it calls handlers and serializes what they return, and
+    never awaits. ``aio(event, context)`` is the same invocation as a coroutine, for async
+    callers (the library's blocking I/O then runs in worker threads).
+    """
+
+    def __call__(
+        self, event: Any, context: Any, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R_co | JsonObject: ...
+
+    def aio(
+        self, event: Any, context: Any, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, R_co | JsonObject]: ...
 
 
 class _Decorator(Protocol):
@@ -100,7 +151,7 @@ class _Decorator(Protocol):
     @overload
     def __call__(
         self, handler: Callable[Concatenate[E, TaskContext, P], Coroutine[Any, Any, R]], /
-    ) -> Callable[Concatenate[Any, Any, P], Coroutine[Any, Any, R | JsonObject]]: ...
+    ) -> AsyncTaskHandler[P, R]: ...
 
     @overload
     def __call__(
@@ -111,7 +162,7 @@ class _Decorator(Protocol):
 @overload
 def state_offload(
     handler: Callable[Concatenate[E, TaskContext, P], Coroutine[Any, Any, R]], /
-) -> Callable[Concatenate[Any, Any, P], Coroutine[Any, Any, R | JsonObject]]: ...
+) -> AsyncTaskHandler[P, R]: ...
 
 
 @overload
@@ -170,6 +221,21 @@ def state_offload(
     """Make a Lambda handler Step Functions-payload-proof.
 
     Use bare (``@state_offload``) or with options (``@state_offload(keep_inline=["status"])``).
+    The result is a plain function for sync and ``async def`` handlers alike (the Lambda runtime
+    calls it and never awaits); a decorated ``async def`` handler also has ``.aio(event,
+    context)``, the same invocation as a coroutine, for callers already in an event loop.
+
+    >>> from sfn_offload.storage import MemoryStore, PayloadRepository
+    >>> repo = PayloadRepository(OffloadConfig(table="state"), dynamodb=MemoryStore())
+    >>> @state_offload(repository=repo, max_inline_bytes=2_000)
+    ... async def report(event, context):
+    ...     return {"status": "ok", "rows": list(range(1_000))}
+    >>> out = report({}, None)                      # what the Lambda runtime does
+    >>> out["status"], out["rows"]["backend"]
+    ('ok', 'dynamodb')
+    >>> import asyncio
+    >>> asyncio.run(report.aio({}, None)) == out    # from async code
+    True
 
     Args:
         config: an :class:`OffloadConfig` (default: from the environment, at first invocation).

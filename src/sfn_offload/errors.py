@@ -10,6 +10,10 @@
     ├── StateShapeError                 what the task returns cannot fit the state the ASL
     │                                   builds from it (a Map/Parallel share smaller than a
     │                                   pointer, a fan-out placeholder too long to stay inline)
+    ├── RunningLoopError                an async handler's sync form was called from a running
+    │                                   event loop (await ``handler.aio(...)`` there instead)
+    ├── QuotaExceededError              the local kit found an execution AWS would fail (a state
+    │                                   over 262,144 bytes, a history over 25,000 events)
     └── StateDataClientError            anything about storing or loading state data
         ├── NoItemFound                 the item/object a pointer names is missing or expired
         ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
@@ -45,6 +49,8 @@ __all__ = [
     "PayloadTooLargeError",
     "PointerError",
     "PointerNotAllowedError",
+    "QuotaExceededError",
+    "RunningLoopError",
     "SfnOffloadError",
     "StateDataClientError",
     "StateShapeError",
@@ -72,6 +78,22 @@ class StateShapeError(SfnOffloadError):
     Raised inside the task (so ``Catch`` can route it) instead of letting Step Functions fail the
     execution with the uncatchable ``States.DataLimitExceeded``; the message names the shape and
     the fix.
+    """
+
+
+class RunningLoopError(SfnOffloadError, RuntimeError):
+    """The sync form of a decorated ``async def`` handler was called while this thread runs an
+    event loop. The sync form is what the Lambda runtime calls; from async code, await the
+    handler's awaitable form, ``handler.aio(event, context)``."""
+
+
+class QuotaExceededError(SfnOffloadError, AssertionError):
+    """A local execution did something AWS would refuse and moto does not: a state input or
+    output over 262,144 bytes, or more history events than a Standard execution may write.
+
+    Raised by :class:`sfn_offload.testing.LocalStepFunctions` when it is strict; otherwise it
+    issues a :class:`sfn_offload.testing.QuotaWarning` with the same message. An
+    ``AssertionError`` too, so a test reports it as a failure.
     """
 
 

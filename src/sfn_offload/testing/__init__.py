@@ -17,21 +17,27 @@ What it does:
   backend), creates a DynamoDB table (py2sfn key schema, TTL on ``expires_at``) and an S3 bucket,
   and points ``SFN_OFFLOAD_TABLE``/``SFN_OFFLOAD_BUCKET`` at them while it runs;
 - :meth:`LocalStepFunctions.register` turns a Python handler into a Lambda function: both Task
-  kinds (a plain Lambda ARN and ``arn:aws:states:::lambda:invoke``) call it, exceptions become
-  Lambda function errors (``errorType`` = the exception's class name, as the Python runtime
-  reports it), ``async def`` handlers are awaited;
+  kinds (a plain Lambda ARN and ``arn:aws:states:::lambda:invoke``) call it as the Lambda Python
+  runtime does: the return value is never awaited and is written with the runtime's encoder;
+  exceptions become function errors shaped as the runtime reports them (``errorType`` = the
+  bare class name, ``errorMessage``, ``requestId``, ``stackTrace``); ``lambda:invoke`` results
+  come wrapped in the envelope AWS adds (:mod:`.envelope`);
 - :meth:`LocalStepFunctions.run` runs an ASL definition (dict, JSON text or file; ``${name}``
   placeholders become registered function ARNs) and returns an :class:`Execution` with status,
-  output, error, cause, history and per-state payload sizes;
+  output, error, cause, history, per-state payload sizes and a quota report: every payload
+  against 262,144 bytes and the history against 25,000 events, which moto does not enforce
+  (a :class:`QuotaWarning` by default, :class:`~sfn_offload.errors.QuotaExceededError` with
+  ``strict_quotas=True``);
 - moto's StopExecution drops ``error`` and ``cause``; they are recorded and restored on the
   :class:`Execution`.
 
 Use it as a context manager, or as the pytest fixture ``local_sfn`` (``pytest_plugins =
 ["sfn_offload.testing"]`` in ``conftest.py``).
 
-Modules: :mod:`.kit` (the class), :mod:`.sizes`, :mod:`.execution`, :mod:`.stored`,
-:mod:`.definition`, :mod:`.fixture`; the moto patches in :mod:`.lambdas`, :mod:`.stops`,
-:mod:`.jsonata_eval`, :mod:`.result_writer` and :mod:`.aws_calls` (undone by :mod:`.patching`).
+Modules: :mod:`.kit` (the class), :mod:`.sizes`, :mod:`.execution`, :mod:`.quotas`,
+:mod:`.stored`, :mod:`.definition`, :mod:`.fixture`; the moto patches in :mod:`.lambdas`,
+:mod:`.envelope`, :mod:`.quotas`, :mod:`.stops`, :mod:`.jsonata_eval`, :mod:`.result_writer` and
+:mod:`.aws_calls` (undone by :mod:`.patching`).
 """
 
 import contextlib
@@ -41,6 +47,7 @@ from .execution import Execution
 from .kit import LocalStepFunctions
 from .lambdas import ACCOUNT_ID as ACCOUNT_ID  # the account of every ARN the kit makes
 from .lambdas import FakeLambdaContext
+from .quotas import HISTORY_EVENT_LIMIT, PayloadSize, QuotaReport, QuotaWarning
 from .sizes import StateSize, assert_fits, payload_size
 from .stored import StoredPayload
 
@@ -48,9 +55,13 @@ with contextlib.suppress(ImportError):  # the fixture needs pytest; the kit does
     from .fixture import local_sfn
 
 __all__ = [
+    "HISTORY_EVENT_LIMIT",
     "Execution",
     "FakeLambdaContext",
     "LocalStepFunctions",
+    "PayloadSize",
+    "QuotaReport",
+    "QuotaWarning",
     "RequestCounter",
     "StateSize",
     "StoredPayload",

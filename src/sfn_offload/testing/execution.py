@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .quotas import QuotaReport, _text_bytes, quota_report
 from .sizes import StateSize
 
 __all__ = ["Execution", "wait_for"]
@@ -24,8 +25,15 @@ class Execution:
     cause: str | None
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def quotas(self) -> QuotaReport:
+        """Every payload of the history against 262,144 bytes, and the history against 25,000
+        events: what AWS would refuse that moto lets run (see :mod:`.quotas`)."""
+        return quota_report(self.history)
+
     def state_sizes(self) -> list[StateSize]:
-        """Input/output bytes of each state, in the order they ran (Map iterations included)."""
+        """Input/output bytes of each state, in the order they ran (Map iterations included),
+        counted as compact UTF-8 JSON (moto's history text has spaces and ``\\u`` escapes)."""
         sizes: dict[str, list[int | None]] = {}
         order: list[str] = []
         for event in self.history:
@@ -39,9 +47,9 @@ class Execution:
                     sizes[name] = [None, None]
                     order.append(name)
                 if "input" in value:
-                    sizes[name][0] = max(sizes[name][0] or 0, len(value["input"].encode()))
+                    sizes[name][0] = max(sizes[name][0] or 0, _text_bytes(value["input"]))
                 if "output" in value:
-                    sizes[name][1] = max(sizes[name][1] or 0, len(value["output"].encode()))
+                    sizes[name][1] = max(sizes[name][1] or 0, _text_bytes(value["output"]))
         return [StateSize(n, sizes[n][0], sizes[n][1]) for n in order]
 
 

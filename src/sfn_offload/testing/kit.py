@@ -6,18 +6,23 @@ import json
 import os
 import threading
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import QuotaExceededError
+from ..wire.codec import runtime_text
 from .aws_calls import install_call_counter, kit_requests
 from .definition import definition_text
 from .engine_clients import install_client_cache
+from .envelope import install_invoke_envelope, remember_request_id
 from .execution import Execution, wait_for
 from .jsonata_eval import install_jsonata
 from .lambdas import FakeLambdaContext, call_handler, install_invoke_hook, stub_code
 from .patching import Patches
+from .quotas import QuotaWarning, install_size_check, state_bytes
 from .result_writer import install_result_writer
 from .stops import install_stop_hook
 from .stored import StoredPayload, list_stored
@@ -25,8 +30,23 @@ from .stored import StoredPayload, list_stored
 __all__ = ["LocalStepFunctions"]
 
 
+def _posted_bytes(payload: Any) -> int:
+    """The length of the body the Lambda runtime posted for ``payload`` (Content-Length)."""
+    try:
+        return len(runtime_text(payload).encode("utf-8"))
+    except (TypeError, ValueError):
+        return state_bytes(payload)
+
+
 class LocalStepFunctions:
-    """moto with a table, a bucket, Python handlers as Lambda functions, and an ASL runner."""
+    """moto with a table, a bucket, Python handlers as Lambda functions, and an ASL runner.
+
+    ``strict_quotas``: what to do when a finished execution did something AWS would refuse and
+    moto let run (a payload over 262,144 bytes, more than 25,000 history events; see
+    :attr:`Execution.quotas`): ``False`` (default) issues a :class:`QuotaWarning`, ``True``
+    raises :class:`~sfn_offload.errors.QuotaExceededError`. :meth:`run` and :meth:`wait` can
+    override it per execution.
+    """
 
     def __init__(
         self,
@@ -35,8 +55,10 @@ class LocalStepFunctions:
         bucket: str = "sfn-offload-local",
         region: str = "us-east-1",
         set_environment: bool = True,
+        strict_quotas: bool = False,
     ) -> None:
         self.table = table
+        self.strict_quotas = strict_quotas
         self.bucket = bucket
         self.region = region
         self._set_environment = set_environment
@@ -113,6 +135,8 @@ class LocalStepFunctions:
 
     def _install_hooks(self) -> None:
         install_invoke_hook(self._patches, self._dispatch)
+        install_invoke_envelope(self._patches, _posted_bytes)
+        install_size_check(self._patches)
         install_stop_hook(self._patches, self._record_stop)
         install_jsonata(self._patches)
         install_result_writer(self._patches, lambda: self.client("s3"))
@@ -142,6 +166,7 @@ class LocalStepFunctions:
         with self._lock:
             self.invocations.append(name)
         context = FakeLambdaContext(name, self.region)
+        remember_request_id(context.aws_request_id)
         return call_handler(handler, body, response_headers, context)
 
     def _record_stop(self, execution_arn: str, error: Any, cause: Any) -> None:
@@ -181,11 +206,13 @@ class LocalStepFunctions:
         name: str | None = None,
         timeout: float = 120.0,
         substitutions: Mapping[str, str] | None = None,
+        strict_quotas: bool | None = None,
     ) -> Execution:
         """Create a state machine from ``definition``, run it on ``input`` and wait for it.
 
         ``definition`` is a dict, JSON text or a file; each ``${name}`` in it becomes the ARN of
-        the registered function ``name``, or ``substitutions[name]``.
+        the registered function ``name``, or ``substitutions[name]``. The finished execution's
+        quota report is checked (``strict_quotas``: see the class).
         """
         text = definition_text(definition, {**self._arns, **(substitutions or {})})
         sfn = self.client("stepfunctions")
@@ -196,12 +223,22 @@ class LocalStepFunctions:
             name=name,  # moto needs an explicit name
             input=json.dumps({} if input is None else input),
         )
-        return self.wait(started["executionArn"], timeout=timeout)
+        return self.wait(started["executionArn"], timeout=timeout, strict_quotas=strict_quotas)
 
-    def wait(self, execution_arn: str, *, timeout: float = 120.0) -> Execution:
-        """Wait for an execution to finish and collect its result and history."""
+    def wait(
+        self, execution_arn: str, *, timeout: float = 120.0, strict_quotas: bool | None = None
+    ) -> Execution:
+        """Wait for an execution to finish, collect its result and history, check its quotas."""
         sfn = self.client("stepfunctions")
-        return wait_for(sfn, execution_arn, timeout=timeout, stops=self._stops)
+        with kit_requests():
+            execution = wait_for(sfn, execution_arn, timeout=timeout, stops=self._stops)
+        report = execution.quotas
+        if not report.ok:
+            strict = self.strict_quotas if strict_quotas is None else strict_quotas
+            if strict:
+                raise QuotaExceededError(f"{execution.arn}: {report}")
+            warnings.warn(f"{execution.arn}: {report}", QuotaWarning, stacklevel=2)
+        return execution
 
     def stored(self) -> list[StoredPayload]:
         """Every payload in the table and bucket (items that overflowed to S3 are listed once,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import io
 import json
@@ -13,6 +12,7 @@ import zipfile
 from collections.abc import Callable
 from typing import Any, Final
 
+from ..wire.codec import runtime_text
 from .patching import Patches
 
 __all__ = ["ACCOUNT_ID", "FakeLambdaContext", "call_handler", "install_invoke_hook", "stub_code"]
@@ -55,30 +55,59 @@ def stub_code() -> bytes:
 def call_handler(
     handler: Callable[..., Any], body: Any, response_headers: Any, context: FakeLambdaContext
 ) -> bytes:
-    """Run ``handler`` as the Python runtime would and return the response body.
+    """Run ``handler`` as the Lambda Python runtime does and return the response body.
 
-    An exception becomes a function error whose ``errorType`` is the exception's class name,
-    which is what Retry and Catch match on.
+    Like ``awslambdaric``: the handler is called and its return value is never awaited; the
+    value is written with the runtime's encoder (:func:`~sfn_offload.wire.codec.runtime_text`:
+    ``Decimal`` as a number, namedtuples as objects, ``bytes`` sent as they are); an exception
+    becomes a function error ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` whose
+    ``errorType`` is the exception's bare class name (what ``Retry``/``Catch`` match), and a
+    value the encoder refuses (a coroutine, a set...) becomes ``Runtime.MarshalError``.
     """
     event = json.loads(body) if body else {}
     try:
         result = handler(event, context)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
-        return json.dumps(result).encode("utf-8")
     except Exception as exc:
-        response_headers["x-amz-function-error"] = "Unhandled"
-        error = {
-            "errorMessage": str(exc),
-            "errorType": type(exc).__name__,
-            "stackTrace": traceback.format_exception(exc)[-3:],
-        }
-        return json.dumps(error).encode("utf-8")
+        # The runtime lists the frames from the handler down, without its own (this frame here).
+        frames = traceback.extract_tb(exc.__traceback__)[1:]
+        return _function_error(
+            response_headers,
+            context,
+            str(exc),
+            type(exc).__name__,
+            traceback.format_list(frames),
+        )
+    if isinstance(result, bytes):
+        return result
+    try:
+        return runtime_text(result).encode("utf-8")
+    except Exception as exc:  # the runtime's marshaller turns any failure into this error
+        if inspect.iscoroutine(result):
+            result.close()  # never awaited, as on AWS; closed so it does not warn later
+        return _function_error(
+            response_headers,
+            context,
+            f"Unable to marshal response: {exc}",
+            "Runtime.MarshalError",
+            [],
+        )
 
 
-async def _await(awaitable: Any) -> Any:
-    # asyncio.run wants a coroutine; a handler may return any awaitable.
-    return await awaitable
+def _function_error(
+    response_headers: Any,
+    context: FakeLambdaContext,
+    message: str,
+    error_type: str,
+    stack_trace: list[str],
+) -> bytes:
+    response_headers["x-amz-function-error"] = "Unhandled"
+    error = {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": context.aws_request_id,
+        "stackTrace": stack_trace,
+    }
+    return runtime_text(error).encode("utf-8")
 
 
 def install_invoke_hook(patches: Patches, dispatch: Dispatch) -> None:

@@ -12,6 +12,8 @@ b'{"name":"Zo\\xc3\\xab","n":1000000000000000000000000000000}'
 
 from __future__ import annotations
 
+import decimal
+import gc
 import gzip
 import hashlib
 import json
@@ -35,6 +37,7 @@ __all__ = [
     "encode_json_bytes",
     "inflate",
     "loads",
+    "runtime_text",
     "state_size",
     "verify",
 ]
@@ -77,23 +80,48 @@ def digest(body: bytes) -> str:
 # which costs as much as encoding a small event (this runs on every decorated invocation).
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
+#: Deeper than this is refused: the C encoder and decoder would hit the recursion limit.
+_MAX_DEPTH: Final = 900
+
+#: Exact types the C encoder writes exactly as the Lambda runtime does (subclasses may differ:
+#: a namedtuple is a tuple the runtime writes as an object).
+_PLAIN_TYPES: Final = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+
 
 def dumps(value: Any, *, where: str = "value") -> bytes:
-    """Compact UTF-8 JSON of ``value``, as Step Functions would count it.
+    """Compact UTF-8 JSON of ``value``, written as the Lambda Python runtime writes it.
 
-    Refuses what Step Functions cannot carry, with the path of the offending part:
-    NaN/Infinity, non-JSON types (set, bytes, datetime, Decimal...), lone surrogates.
+    The runtime (``awslambdaric``) serializes a handler's return value with ``simplejson``; this
+    writes the same JSON values, compactly, so the bytes measured and stored here are those of
+    the result Step Functions receives:
+
+    - ``Decimal`` (what boto3's DynamoDB resource API returns) is a JSON number written as
+      ``str(d)``: ``Decimal("1.10")`` is ``1.10``, ``Decimal("1E+2")`` is ``1E+2``;
+    - a namedtuple, or any object with an ``_asdict()`` method, is the object it returns;
+    - ``bytes`` are a UTF-8 string; other tuples are arrays; subclasses of ``int``, ``float``,
+      ``str``, ``list`` and ``dict`` (enums included) are their base values.
+
+    Refused, with the JSONPath of the offending part, is what the runtime refuses (``set``,
+    ``datetime``, other objects, keys of other types, bytes that are not UTF-8, integers of
+    more than 4,300 digits, cycles) and what it writes but JSON cannot carry: ``NaN`` and
+    ``Infinity`` (float or ``Decimal``, as values or as float keys) and lone surrogates.
 
     >>> dumps([1, "é"])
-    b'[1,"\\xc3\\xa9"]'
+    b'[1,"\xc3\xa9"]'
+    >>> from decimal import Decimal
+    >>> dumps({"price": Decimal("1.10"), "qty": Decimal("3")})
+    b'{"price":1.10,"qty":3}'
     >>> dumps({"x": float("nan")})
     Traceback (most recent call last):
     ...
     sfn_offload.errors.PayloadEncodingError: value at $.x is NaN, which JSON and ...
     """
     try:
-        return _ENCODER.encode(value).encode("utf-8")
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+        if _is_plain(value):
+            # Only the exact JSON types: one pass of the C encoder.
+            return _ENCODER.encode(value).encode("utf-8")
+        return _STRICT.write(value).encode("utf-8")
+    except (TypeError, ValueError, UnicodeError, RecursionError) as exc:
         raise PayloadEncodingError(describe_unencodable(value, where)) from exc
 
 
@@ -111,6 +139,142 @@ def state_size(raw: bytes) -> int:
     return len(raw) + raw.count(b",") + raw.count(b":")
 
 
+def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
+    """The JSON text the Lambda Python runtime writes for a handler's return value.
+
+    ``awslambdaric`` writes ``simplejson`` with its default separators (``", "``, ``": "``),
+    ``NaN``/``Infinity`` as bare tokens (not JSON; how Step Functions takes them is not
+    documented), non-ASCII characters as ``\\u`` escapes up to Python 3.11 and raw from the
+    python3.12 runtime on (``ensure_ascii=False``, the default here). It raises what the runtime
+    raises, with the same messages (``TypeError: Object of type set is not JSON serializable``);
+    the runtime reports them as ``Runtime.MarshalError``. The local kit uses this to answer for
+    a Lambda function; the library itself uses :func:`dumps`. (A handler that returns ``bytes``
+    has them sent as they are, not through this.)
+
+    >>> from decimal import Decimal
+    >>> runtime_text({"price": Decimal("1.10"), "tags": ("a", "b"), "n": float("nan")})
+    '{"price": 1.10, "tags": ["a", "b"], "n": NaN}'
+    """
+    writer = _RUNTIME_ASCII if ensure_ascii else _RUNTIME
+    if _is_plain(value):
+        return writer.encoder.encode(value)
+    return writer.write(value)
+
+
+def _is_plain(value: Any) -> bool:
+    """True when ``value`` holds only the exact types in ``_PLAIN_TYPES``.
+
+    Scanned level by level with ``gc.get_referents`` (the children of every container of a level
+    in one C call), several times faster than a Python walk; a level holding anything else, or
+    more levels than the encoder goes (a cycle), sends the value down the careful path.
+    """
+    level = [value]
+    for _ in range(_MAX_DEPTH + 2):
+        if not _PLAIN_TYPES.issuperset(map(type, level)):
+            return False
+        level = gc.get_referents(*level)
+        if not level:
+            return True
+    return False
+
+
+class _Writer:
+    """JSON text following the runtime's rules for the types the C encoder writes differently.
+
+    Clean subtrees (:func:`_is_plain`) go to the C encoder whole; only the containers on the way
+    to a ``Decimal``, namedtuple, bytes or subclass are written here. The order of the checks is
+    the runtime's (``_asdict`` before arrays and objects).
+    """
+
+    def __init__(self, *, compact: bool, ensure_ascii: bool, allow_nan: bool) -> None:
+        self.item_sep, self.key_sep = (",", ":") if compact else (", ", ": ")
+        self.encoder = json.JSONEncoder(
+            ensure_ascii=ensure_ascii,
+            separators=(self.item_sep, self.key_sep),
+            allow_nan=allow_nan,
+        )
+        self.allow_nan = allow_nan
+
+    def write(self, value: Any) -> str:
+        return self._value(value, 0, set())
+
+    def _value(self, value: Any, depth: int, path: set[int]) -> str:
+        if depth > _MAX_DEPTH:
+            raise ValueError("nested too deeply")
+        if _is_plain(value):
+            return self.encoder.encode(value)
+        if isinstance(value, str):
+            return self.encoder.encode(value)  # the C encoder writes a subclass's characters
+        if isinstance(value, bytes):
+            return self.encoder.encode(value.decode("utf-8"))
+        if value is None or isinstance(value, bool):
+            return self.encoder.encode(value)
+        if isinstance(value, int):
+            return int.__repr__(value)
+        if isinstance(value, float):
+            return self._float(float(value))
+        as_dict = getattr(value, "_asdict", None)
+        if callable(as_dict):
+            mapping = as_dict()
+            if not isinstance(mapping, dict):
+                raise TypeError(f"_asdict() must return a dict, not {type(mapping).__name__}")
+            return self._container(value, mapping, depth, path)
+        if isinstance(value, list | tuple | dict):
+            return self._container(value, value, depth, path)
+        if isinstance(value, decimal.Decimal):
+            return self._decimal(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    def _container(self, owner: Any, value: Any, depth: int, path: set[int]) -> str:
+        if id(owner) in path:
+            raise ValueError("Circular reference detected")
+        path.add(id(owner))
+        try:
+            if isinstance(value, dict):
+                items = [
+                    self._key(k) + self.key_sep + self._value(v, depth + 1, path)
+                    for k, v in value.items()
+                ]
+                return "{" + self.item_sep.join(items) + "}"
+            return "[" + self.item_sep.join(self._value(v, depth + 1, path) for v in value) + "]"
+        finally:
+            path.discard(id(owner))
+
+    def _key(self, key: Any) -> str:
+        if isinstance(key, str):
+            text = str.__str__(key)  # an enum's str() is its name; JSON gets its characters
+        elif isinstance(key, bytes):
+            text = key.decode("utf-8")
+        elif isinstance(key, float):
+            text = self._float(float(key))
+        elif key is True or key is False or key is None:
+            text = self.encoder.encode(key)
+        elif isinstance(key, int):
+            text = int.__repr__(key)
+        else:
+            raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+        return self.encoder.encode(text)
+
+    def _float(self, number: float) -> str:
+        if math.isfinite(number):
+            return float.__repr__(number)
+        if not self.allow_nan:
+            raise ValueError(f"Out of range float values are not JSON compliant: {number!r}")
+        return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+
+    def _decimal(self, number: decimal.Decimal) -> str:
+        if number.is_finite():
+            return str(number)  # a JSON number, digits and exponent as the Decimal holds them
+        if not self.allow_nan:
+            raise ValueError(f"Decimal {number} is not JSON compliant")
+        return "NaN" if number.is_nan() else str(number)  # Infinity / -Infinity
+
+
+_STRICT: Final = _Writer(compact=True, ensure_ascii=False, allow_nan=False)
+_RUNTIME: Final = _Writer(compact=False, ensure_ascii=False, allow_nan=True)
+_RUNTIME_ASCII: Final = _Writer(compact=False, ensure_ascii=True, allow_nan=True)
+
+
 def describe_unencodable(value: Any, where: str = "value") -> str:
     """Say which part of ``value`` cannot be encoded, as a JSONPath. Only called on failure.
 
@@ -125,10 +289,6 @@ def describe_unencodable(value: Any, where: str = "value") -> str:
     return f"{where} at {_shorten_path(path)} {what}, which JSON and Step Functions cannot carry"
 
 
-#: Deeper than this is refused: the C encoder and decoder would hit the recursion limit.
-_MAX_DEPTH: Final = 900
-
-
 def _find_problem(root: Any) -> tuple[str, str] | None:
     stack: list[tuple[Any, str, int]] = [(root, "$", 0)]
     while stack:
@@ -139,27 +299,43 @@ def _find_problem(root: Any) -> tuple[str, str] | None:
         if found is not None:
             return found
         children: list[tuple[Any, str, int]] = []
+        as_dict = None
+        if not isinstance(value, str | bytes | int | float | decimal.Decimal):
+            as_dict = getattr(value, "_asdict", None)
+        if callable(as_dict):
+            value = as_dict()  # a namedtuple is written as the object it returns
         if isinstance(value, dict):
             for key, item in value.items():
-                if not isinstance(key, str | int | float | bool) and key is not None:
-                    return path, f"has a key of type {type(key).__name__}"
-                if isinstance(key, float) and not math.isfinite(key):
-                    return path, f"has a key that is {'NaN' if math.isnan(key) else 'Infinity'}"
-                if isinstance(key, str) and (bad := _check_text(key, f"{path} (key {key!r})")):
+                bad = _key_problem(key, path)
+                if bad is not None:
                     return bad
                 children.append((item, f"{path}.{key}", depth + 1))
         elif isinstance(value, list | tuple):
             children = [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-        elif not isinstance(value, str | int | float | bool) and value is not None:
+        elif not isinstance(value, str | bytes | int | float | decimal.Decimal) and (
+            value is not None
+        ):
             return path, f"is of type {type(value).__name__}"
         stack.extend(reversed(children))  # depth first, in document order
+    return None
+
+
+def _key_problem(key: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(key, float) and not math.isfinite(key):
+        return path, f"has a key that is {'NaN' if math.isnan(key) else 'Infinity'}"
+    if isinstance(key, str):
+        return _check_text(key, f"{path} (key {key!r})")
+    if isinstance(key, bytes):
+        return _check_bytes(key, f"{path} (key {key!r})")
+    if not isinstance(key, int | float) and key is not None:  # bool is an int
+        return path, f"has a key of type {type(key).__name__}"
     return None
 
 
 def _scalar_problem(value: Any, path: str) -> tuple[str, str] | None:
     if isinstance(value, int) and not isinstance(value, bool):
         try:
-            str(value)
+            int.__repr__(value)
         except ValueError:
             return path, "is an integer with too many digits"
     elif isinstance(value, float):
@@ -167,8 +343,12 @@ def _scalar_problem(value: Any, path: str) -> tuple[str, str] | None:
             return path, "is NaN"
         if math.isinf(value):
             return path, "is Infinity"
+    elif isinstance(value, decimal.Decimal) and not value.is_finite():
+        return path, f"is Decimal {'NaN' if value.is_nan() else 'Infinity'}"
     elif isinstance(value, str):
         return _check_text(value, path)
+    elif isinstance(value, bytes):
+        return _check_bytes(value, path)
     return None
 
 
@@ -184,6 +364,14 @@ def _check_text(text: str, path: str) -> tuple[str, str] | None:
     except UnicodeEncodeError:
         return path, "holds a lone surrogate (not valid UTF-8)"
     return None
+
+
+def _check_bytes(raw: bytes, path: str) -> tuple[str, str] | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return path, "holds bytes that are not UTF-8 (the runtime writes bytes as a string)"
+    return _check_text(text, path)
 
 
 def encode_json_bytes(
