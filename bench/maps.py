@@ -83,49 +83,20 @@ def _map_definition(shape: str) -> dict[str, Any]:
 
 
 def _parallel_definition(branches: int) -> dict[str, Any]:
-    make = {"Type": "Task", "Resource": "${make}", "End": True}
-    return {
-        "StartAt": "Fork",
-        "States": {
-            "Fork": {
-                "Type": "Parallel",
-                "Parameters": {
-                    "size.$": "$.size",
-                    "sfn_offload_siblings": branches,
-                    "sfn_execution_arn.$": "$$.Execution.Id",
-                },
-                "Branches": [{"StartAt": "Make", "States": {"Make": make}}] * branches,
-                "ResultPath": "$.parts",
-                "Next": "Join",
-            },
-            "Join": {
-                "Type": "Task",
-                "Resource": "${join}",
-                "Parameters": {"parts.$": "$.parts", "sfn_execution_arn.$": "$$.Execution.Id"},
-                "End": True,
-            },
-        },
-    }
-
-
-def _register_parallel(kit: LocalStepFunctions) -> None:
-    @state_offload
-    def make(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
-        return {"status": "ok", "data": "b" * event["size"]}
-
-    @state_offload
-    def join(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
-        return {"bytes": sum(len(part["data"]) for part in event["parts"])}
-
-    kit.register("make", make)
-    kit.register("join", join)
+    """The documented Parallel (examples/maps/parallel.asl.json) with ``branches`` branches."""
+    definition = json.loads((ROOT / "examples" / "maps" / "parallel.asl.json").read_text())
+    fork = definition["States"]["Fork"]
+    fork["Branches"] = [fork["Branches"][0]] * branches
+    fork["Parameters"]["sfn_offload_siblings"] = branches
+    return definition
 
 
 def measure(shape: str, count: int, size: int) -> dict[str, Any]:
     """Run one row in a fresh kit."""
     with LocalStepFunctions() as kit:
         if shape == "parallel":
-            _register_parallel(kit)
+            kit.register("part", handlers.part)
+            kit.register("join", handlers.join)
             definition, run_input = _parallel_definition(count), {"size": size}
         else:
             kit.register("split", handlers.split)

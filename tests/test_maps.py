@@ -267,33 +267,16 @@ def test_old_style_element_references_still_work_for_small_maps(
 # --------------------------------------------------------------------------------------------
 
 
+PARALLEL = json.loads((ROOT / "examples" / "maps" / "parallel.asl.json").read_text())
+
+
 def _parallel(branches: int) -> dict[str, Any]:
-    branch = {
-        "StartAt": "Make",
-        "States": {"Make": {"Type": "Task", "Resource": "${make}", "End": True}},
-    }
-    return {
-        "StartAt": "Fork",
-        "States": {
-            "Fork": {
-                "Type": "Parallel",
-                "Parameters": {
-                    "kb.$": "$.kb",
-                    "sfn_offload_siblings": branches,
-                    "sfn_execution_arn.$": "$$.Execution.Id",
-                },
-                "Branches": [branch] * branches,
-                "ResultPath": "$.parts",
-                "Next": "Join",
-            },
-            "Join": {
-                "Type": "Task",
-                "Resource": "${join}",
-                "Parameters": {"parts.$": "$.parts", "sfn_execution_arn.$": "$$.Execution.Id"},
-                "End": True,
-            },
-        },
-    }
+    """The documented Parallel, with ``branches`` copies of its first branch."""
+    definition = copy.deepcopy(PARALLEL)
+    fork = definition["States"]["Fork"]
+    fork["Branches"] = [fork["Branches"][0]] * branches
+    fork["Parameters"]["sfn_offload_siblings"] = branches
+    return definition
 
 
 @pytest.mark.parametrize(("branches", "kb"), [(2, 200), (10, 100)])
@@ -302,18 +285,9 @@ def test_parallel_branches_share_the_limit(
 ) -> None:
     """GIVEN a Parallel whose Parameters pass sfn_offload_siblings WHEN each branch returns
     ``kb`` KB THEN each stays within its share and the next task gets every branch's data."""
-
-    @state_offload
-    def make(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
-        return {"status": "ok", "data": "b" * (event["kb"] * 1_000)}
-
-    @state_offload
-    def join(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
-        return {"sizes": [len(part["data"]) for part in event["parts"]]}
-
-    local.register("make", make)
-    local.register("join", join)
-    run = local.run(_parallel(branches), {"kb": kb})
+    local.register("part", handlers.part)
+    local.register("join", handlers.join)
+    run = local.run(_parallel(branches), {"size": kb * 1_000})
 
     assert run.status == "SUCCEEDED", run.cause
     assert run.output["sizes"] == [kb * 1_000] * branches

@@ -27,3 +27,15 @@ def total(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
     """After the Map: every iteration's result, in order, as one list."""
     priced = event["priced"]
     return {"orders": len(priced), "cents": sum(p["total"] for p in priced), "priced": priced}
+
+
+@state_offload
+def part(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    """One Parallel branch: keeps its result within its share of the Parallel's output."""
+    return {"status": "ok", "data": "b" * event["size"]}
+
+
+@state_offload
+def join(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+    """After the Parallel: every branch's result, hydrated."""
+    return {"sizes": [len(p["data"]) for p in event["parts"]]}
