@@ -17,6 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sfn_offload.storage.setup import ensure_table
+
 REAL_AWS = os.environ.get("SFN_OFFLOAD_TEST_REAL_AWS") == "1"
 _SAVED_REAL_ENV = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
 
@@ -50,23 +52,8 @@ class AwsResources:
 
 
 def create_table(client, name: str) -> None:  # type: ignore[no-untyped-def]
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "partition_key", "KeyType": "HASH"},
-            {"AttributeName": "sort_key", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "partition_key", "AttributeType": "S"},
-            {"AttributeName": "sort_key", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=name)
-    client.update_time_to_live(
-        TableName=name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
+    """The table as ``sfn-offload setup`` creates it (py2sfn's key schema, TTL on expires_at)."""
+    ensure_table(client, name)
 
 
 def create_bucket(client, name: str, region: str) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from tests.conftest import create_table
 
 from sfn_offload import (
     ConfigurationError,
@@ -66,19 +67,7 @@ def other_table(aws: Any) -> Iterator[str]:
     """A second table, as a global put/get would target one owned by another workflow."""
     name = f"{aws.table}-other"
     ddb = aws.dynamodb()
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "partition_key", "KeyType": "HASH"},
-            {"AttributeName": "sort_key", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "partition_key", "AttributeType": "S"},
-            {"AttributeName": "sort_key", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.get_waiter("table_exists").wait(TableName=name)
+    create_table(ddb, name)
     yield name
     ddb.delete_table(TableName=name)
 
