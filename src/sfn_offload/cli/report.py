@@ -40,7 +40,12 @@ def parse_reference(
 ) -> Reference | None:
     """The reference ``node`` is (py2sfn ``put_item`` results included), or ``None``."""
     return wire_parse_reference(
-        node, path=path, default_table=default_table, py2sfn_results=True, result_writer=False
+        node,
+        path=path,
+        default_table=default_table,
+        py2sfn_results=True,
+        result_writer=False,
+        map_results=default_table is not None,
     )
 
 
@@ -54,6 +59,7 @@ def find_references(
         namespace=namespace,
         py2sfn_results=True,
         result_writer=False,
+        map_results=default_table is not None,
     )
 
 

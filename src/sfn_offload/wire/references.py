@@ -405,13 +405,16 @@ def parse_reference(
     namespace: str | None = None,
     py2sfn_results: bool = False,
     result_writer: bool = True,
+    map_results: bool = True,
 ) -> Reference | None:
     """The reference ``node`` is, or ``None`` when it is plain data.
 
     A malformed pointer raises :class:`PointerError` saying which field is wrong. A py2sfn
     Map-iteration event is recognised at the top level only (``path == ()``); one without
     ``items_result_table_name`` uses ``default_table``, and one without
-    ``items_result_partition_key`` needs ``namespace`` (the execution name).
+    ``items_result_partition_key`` needs ``namespace`` (the execution name). Map results live
+    in ``default_table``; with ``map_results=False`` (a reader that knows no table) their
+    reference is plain data.
     """
     if path == () and is_map_iteration(node):
         assert isinstance(node, Mapping)
@@ -424,7 +427,7 @@ def parse_reference(
         return Reference(path, "list" if pointer.is_list else "pointer", pointer)
     if ELEMENT_LIST_KEY in node:
         return _element_reference(node, path, where)
-    if MAP_RESULTS_KEY in node:
+    if map_results and MAP_RESULTS_KEY in node:
         return _map_results_reference(node, path, where, default_table)
     if result_writer and is_result_writer_output(node):
         details = node["ResultWriterDetails"]
@@ -442,6 +445,7 @@ def find_references(
     namespace: str | None = None,
     py2sfn_results: bool = False,
     result_writer: bool = True,
+    map_results: bool = True,
 ) -> list[Reference]:
     """Every reference in ``document``, in document order (see :func:`parse_reference`).
 
@@ -459,6 +463,7 @@ def find_references(
             namespace=namespace,
             py2sfn_results=py2sfn_results,
             result_writer=result_writer,
+            map_results=map_results,
         )
         if ref is not None:
             found.append(ref)
