@@ -35,16 +35,33 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 __all__ = [
+    "EXECUTION_ACTIONS",
+    "KEY_ACTIONS",
+    "OBJECT_ACTIONS",
+    "TABLE_ACTIONS",
     "Check",
     "SetupResult",
     "cloudformation_template",
     "ensure_bucket",
     "ensure_table",
     "expiring_prefixes",
+    "lifecycle_rule_id",
 ]
 
 KEY_SCHEMA: Final = (("partition_key", "S", "HASH"), ("sort_key", "N", "RANGE"))
 TTL_ATTRIBUTE: Final = "expires_at"
+#: IAM actions the library sends, by resource (tests/test_security.py checks the example
+#: template's TaskRole against the requests of every code path; the CDK construct grants these).
+TABLE_ACTIONS: Final = (
+    "dynamodb:PutItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",  # also deletes
+    "dynamodb:Query",
+)
+OBJECT_ACTIONS: Final = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+EXECUTION_ACTIONS: Final = ("states:StopExecution", "states:DescribeExecution")
+#: With ``kms_key_id`` (SSE-KMS objects).
+KEY_ACTIONS: Final = ("kms:GenerateDataKey", "kms:Decrypt")
 #: The decorator's default ``s3_prefix`` (``OffloadConfig.s3_prefix``).
 DEFAULT_S3_PREFIX: Final = "sfn-offload/"
 #: Prefixes of the objects sfn-offload writes with the default ``s3_prefix``: see
@@ -197,7 +214,12 @@ def ensure_table(client: DynamoDBClient, table: str) -> SetupResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _rule_id(prefix: str) -> str:
+def lifecycle_rule_id(prefix: str) -> str:
+    """The ID of the lifecycle rule expiring ``prefix``.
+
+    >>> lifecycle_rule_id("orders/payloads/"), lifecycle_rule_id("")
+    ('sfn-offload-expire-orders-payloads', 'sfn-offload-expire-all')
+    """
     slug = re.sub(r"[^A-Za-z0-9]+", "-", prefix).strip("-") or "all"
     return f"sfn-offload-expire-{slug}"[:255]
 
@@ -205,7 +227,7 @@ def _rule_id(prefix: str) -> str:
 def _lifecycle_rules(ttl_days: int, prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
         {
-            "ID": _rule_id(prefix),
+            "ID": lifecycle_rule_id(prefix),
             "Filter": {"Prefix": prefix},
             "Status": "Enabled",
             "Expiration": {"Days": ttl_days},
