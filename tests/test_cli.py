@@ -557,6 +557,44 @@ class TestSetup:
         result = invoke("setup", "--bucket", "payload-bucket", "--ttl-days", "3", code=EXIT_DATA)
         assert "expires after 7 days, expected 3" in result.stdout
 
+    def test_a_custom_s3_prefix_gets_its_own_lifecycle_rule(self) -> None:
+        """GIVEN --s3-prefix orders/payloads/ WHEN setup creates the bucket THEN its lifecycle
+        rules expire that prefix and py2sfn's, and the line to configure the functions has it."""
+        result = invoke("setup", "--bucket", "payload-bucket", "--s3-prefix", "orders/payloads/")
+        rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket="payload-bucket")
+        assert sorted((r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules["Rules"]) == [
+            ("orders/payloads/", 7),
+            ("workflow_state_data/", 7),
+        ]
+        assert "lifecycle orders/payloads/" in result.stdout
+        assert "SFN_OFFLOAD_S3_PREFIX=orders/payloads/" in result.stdout
+
+    def test_the_prefix_comes_from_sfn_offload_s3_prefix(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("SFN_OFFLOAD_S3_PREFIX", "tenant-a/")
+        invoke("setup", "--bucket", "payload-bucket")
+        rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket="payload-bucket")
+        assert {r["Filter"]["Prefix"] for r in rules["Rules"]} == {
+            "tenant-a/",
+            "workflow_state_data/",
+        }
+
+    def test_a_bucket_set_up_for_another_prefix_is_reported(self) -> None:
+        """GIVEN a bucket set up with the default prefix WHEN setup checks it for a custom
+        prefix THEN the missing rule is a MISMATCH naming the prefix (objects would never
+        expire), and the bucket is left as it was."""
+        invoke("setup", "--bucket", "payload-bucket")
+        result = invoke(
+            "setup", "--bucket", "payload-bucket", "--s3-prefix", "orders/", code=EXIT_DATA
+        )
+        assert "MISMATCH lifecycle orders/: no expiry rule" in result.stdout
+        assert "'orders/'" in result.stdout
+
+    def test_an_invalid_prefix_is_a_usage_error(self) -> None:
+        result = invoke("setup", "--bucket", "payload-bucket", "--s3-prefix", "/x", code=EXIT_USAGE)
+        assert "must not start with '/'" in result.stderr
+
     def test_needs_a_table_or_a_bucket_with_a_valid_name(self) -> None:
         assert "--table, --bucket" in invoke("setup", code=EXIT_USAGE).stderr
         assert "not a valid" in invoke("setup", "--bucket", "Not_A_Bucket", code=EXIT_USAGE).stderr
@@ -580,8 +618,22 @@ def test_print_template_passes_cfn_lint_and_creates_nothing(tmp_path: Path) -> N
         "RestrictPublicBuckets: true",
     ):
         assert needle in result.stdout
+    # a custom prefix, and "" (the whole bucket, one rule), must lint as well
+    custom = invoke("setup", "--bucket", "b-custom", "--s3-prefix", "orders/", "--print-template")
+    assert 'Prefix: "orders/"' in custom.stdout
+    assert 'Prefix: "workflow_state_data/"' in custom.stdout
+    assert 'Value: "orders/"' in custom.stdout
+    everything = invoke("setup", "--bucket", "b-all", "--s3-prefix", "", "--print-template")
+    assert everything.stdout.count("Prefix:") == 1
+    (tmp_path / "custom.yaml").write_text(custom.stdout, encoding="utf-8")
+    (tmp_path / "all.yaml").write_text(everything.stdout, encoding="utf-8")
     lint = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), str(template)],
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            str(template),
+            str(tmp_path / "custom.yaml"),
+            str(tmp_path / "all.yaml"),
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -356,8 +356,13 @@ _CfnLoader.add_multi_constructor(
 
 
 def template_task_role() -> list[dict[str, Any]]:
+    """The TaskRole's statements, with ``${Parameter}`` references replaced by their defaults."""
     text = (ROOT / "examples" / "order_report" / "template.yaml").read_text("utf-8")
     template = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
+    defaults = {name: p["Default"] for name, p in template["Parameters"].items() if "Default" in p}
+    for name, value in defaults.items():
+        text = text.replace(f"${{{name}}}", str(value))
+    template = yaml.load(text, Loader=_CfnLoader)
     role = template["Resources"]["TaskRole"]["Properties"]
     return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 

@@ -7,6 +7,12 @@ Read once (at cold start, when a client or decorator is built), never at import.
 ('state', 3, frozenset({'state'}))
 >>> OffloadConfig.from_env({"SFN_OFFLOAD_TABLE": "state"}, ttl_days=1).ttl_days
 1
+
+The decorator's own options have variables too (:data:`OPTION_ENV`), read by
+:func:`options_from_env` when the decorated handler is first invoked:
+
+>>> options_from_env({"SFN_OFFLOAD_DISABLED": "true", "SFN_OFFLOAD_KEEP_INLINE": "status, a.b"})
+{'disabled': True, 'keep_inline': ('status', 'a.b')}
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any, Final
 from .errors import ConfigurationError
 from .wire.codec import Compression
 
-__all__ = ["ENV", "MAX_ITEM_BUDGET_BYTES", "OffloadConfig"]
+__all__ = ["ENV", "MAX_ITEM_BUDGET_BYTES", "OPTION_ENV", "OffloadConfig", "options_from_env"]
 
 #: DynamoDB's item limit is 400 KB (409,600 bytes) including attribute names, keys and our
 #: metadata attributes; py2sfn-task-tools overflowed above 390,000 bytes of data. Never allow more.
@@ -45,6 +51,32 @@ ENV: Final[Mapping[str, tuple[str, ...]]] = {
     "kms_key_id": ("SFN_OFFLOAD_KMS_KEY_ID",),
     "expected_bucket_owner": ("SFN_OFFLOAD_EXPECTED_BUCKET_OWNER",),
 }
+
+#: Environment variables of ``@state_offload``'s own options (argument > variable > default),
+#: read by :func:`options_from_env` at the first invocation. ``config``, ``repository``,
+#: ``metrics``, ``boto3_session`` and ``boto_config`` are objects and have none; ``table`` and
+#: ``bucket`` are :data:`ENV`'s.
+OPTION_ENV: Final[Mapping[str, str]] = {
+    "disabled": "SFN_OFFLOAD_DISABLED",
+    "hydrate": "SFN_OFFLOAD_HYDRATE",
+    "offload": "SFN_OFFLOAD_OFFLOAD",
+    "max_inline_bytes": "SFN_OFFLOAD_MAX_INLINE_BYTES",
+    "ignore_input": "SFN_OFFLOAD_IGNORE_INPUT",
+    "margin_bytes": "SFN_OFFLOAD_MARGIN_BYTES",
+    "reserve_bytes": "SFN_OFFLOAD_RESERVE_BYTES",
+    "keep_inline": "SFN_OFFLOAD_KEEP_INLINE",
+    "fan_out": "SFN_OFFLOAD_FAN_OUT",
+    "max_hydrate_bytes": "SFN_OFFLOAD_MAX_HYDRATE_BYTES",
+    "execution_arn_key": "SFN_OFFLOAD_EXECUTION_ARN_KEY",
+    "result_writer": "SFN_OFFLOAD_RESULT_WRITER",
+}
+_BOOL_OPTIONS: Final = frozenset({"disabled", "hydrate", "offload", "ignore_input"})
+_INT_OPTIONS: Final = frozenset(
+    {"max_inline_bytes", "margin_bytes", "reserve_bytes", "max_hydrate_bytes"}
+)
+_LIST_OPTIONS: Final = frozenset({"keep_inline", "fan_out"})
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
 
 #: py2sfn-task-tools' endpoint variables, used only when boto3's own ``AWS_ENDPOINT_URL_*`` (or
 #: ``AWS_ENDPOINT_URL``) is not set: boto3 reads those itself.
@@ -216,12 +248,48 @@ _INT_FIELDS = frozenset({"ttl_days", "item_budget_bytes", "compress_min_bytes", 
 
 def _parse(name: str, raw: str, variable: str) -> Any:
     if name in _INT_FIELDS:
-        try:
-            return int(raw.strip().replace("_", ""))
-        except ValueError:
-            raise ConfigurationError(
-                f"environment variable {variable}={raw!r} is not an integer"
-            ) from None
+        return _int(raw.strip(), variable)
     if name in ("allowed_tables", "allowed_buckets"):
         return _split(raw)
     return raw.strip()
+
+
+def options_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``@state_offload`` options that ``env`` (default ``os.environ``) sets, parsed.
+
+    Unset and empty variables are left out. Booleans are ``true``/``false`` (also ``1``/``0``,
+    ``yes``/``no``, ``on``/``off``, any case); lists (``keep_inline``, ``fan_out``) are
+    comma-separated paths. Values are checked by the decorator, which names the variable.
+
+    >>> options_from_env({"SFN_OFFLOAD_MARGIN_BYTES": "16_384", "SFN_OFFLOAD_HYDRATE": "off"})
+    {'hydrate': False, 'margin_bytes': 16384}
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for name, variable in OPTION_ENV.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        if name in _BOOL_OPTIONS:
+            if raw.lower() not in _TRUE | _FALSE:
+                raise ConfigurationError(
+                    f"environment variable {variable}={raw!r} is not a boolean "
+                    "(true/false, 1/0, yes/no, on/off)"
+                )
+            values[name] = raw.lower() in _TRUE
+        elif name in _INT_OPTIONS:
+            values[name] = _int(raw, variable)
+        elif name in _LIST_OPTIONS:
+            values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
+        else:
+            values[name] = raw
+    return values
+
+
+def _int(raw: str, variable: str) -> int:
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise ConfigurationError(
+            f"environment variable {variable}={raw!r} is not an integer"
+        ) from None

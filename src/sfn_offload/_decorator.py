@@ -40,11 +40,9 @@ from ._config import OffloadConfig
 from ._context import TaskContext
 from ._hydrate import ResultWriterMode
 from ._loop import check_no_running_loop, run_coroutine
-from ._offload import parse_path
 from ._retry import retry_deadline
 from ._runtime import Options, Runtime
 from ._stop import StopExecution
-from .budget import MARGIN_BYTES
 from .errors import ConfigurationError
 from .storage.repository import PayloadRepository
 
@@ -178,16 +176,17 @@ def state_offload(
     table: str | None = None,
     bucket: str | None = None,
     max_inline_bytes: int | None = None,
-    ignore_input: bool = False,
-    margin_bytes: int = MARGIN_BYTES,
-    reserve_bytes: int = 0,
-    keep_inline: Sequence[str] = (),
-    fan_out: Sequence[str] = (),
+    ignore_input: bool | None = None,
+    margin_bytes: int | None = None,
+    reserve_bytes: int | None = None,
+    keep_inline: Sequence[str] | None = None,
+    fan_out: Sequence[str] | None = None,
     max_hydrate_bytes: int | None = None,
-    execution_arn_key: str = "sfn_execution_arn",
-    hydrate: bool = True,
-    offload: bool = True,
-    result_writer: ResultWriterMode = "strict",
+    execution_arn_key: str | None = None,
+    hydrate: bool | None = None,
+    offload: bool | None = None,
+    result_writer: ResultWriterMode | None = None,
+    disabled: bool | None = None,
     metrics: Any = None,
     repository: PayloadRepository | None = None,
     boto3_session: boto3.session.Session | None = None,
@@ -203,16 +202,17 @@ def state_offload(
     table: str | None = None,
     bucket: str | None = None,
     max_inline_bytes: int | None = None,
-    ignore_input: bool = False,
-    margin_bytes: int = MARGIN_BYTES,
-    reserve_bytes: int = 0,
-    keep_inline: Sequence[str] = (),
-    fan_out: Sequence[str] = (),
+    ignore_input: bool | None = None,
+    margin_bytes: int | None = None,
+    reserve_bytes: int | None = None,
+    keep_inline: Sequence[str] | None = None,
+    fan_out: Sequence[str] | None = None,
     max_hydrate_bytes: int | None = None,
-    execution_arn_key: str = "sfn_execution_arn",
-    hydrate: bool = True,
-    offload: bool = True,
-    result_writer: ResultWriterMode = "strict",
+    execution_arn_key: str | None = None,
+    hydrate: bool | None = None,
+    offload: bool | None = None,
+    result_writer: ResultWriterMode | None = None,
+    disabled: bool | None = None,
     metrics: Any = None,
     repository: PayloadRepository | None = None,
     boto3_session: boto3.session.Session | None = None,
@@ -237,6 +237,23 @@ def state_offload(
     >>> asyncio.run(report.aio({}, None)) == out    # from async code
     True
 
+    Every option but the objects (``config``, ``metrics``, ``repository``, ``boto3_session``,
+    ``boto_config``) can also be set by an ``SFN_OFFLOAD_*`` environment variable
+    (``SFN_OFFLOAD_MARGIN_BYTES=16384``, ``SFN_OFFLOAD_KEEP_INLINE=status,summary.count``...):
+    an argument wins over its variable, a variable over the default, and variables are read at
+    the first invocation, never at import or decoration. ``SFN_OFFLOAD_DISABLED=true`` (or
+    ``disabled=True``) is the off switch: the handler gets the event as it came and its result
+    is returned as it is; ``raise StopExecution`` still stops the execution.
+
+    >>> import os
+    >>> os.environ["SFN_OFFLOAD_DISABLED"] = "true"
+    >>> @state_offload(repository=repo, max_inline_bytes=2_000)
+    ... def passthrough(event, context):
+    ...     return {"status": "ok", "rows": list(range(1_000))}
+    >>> passthrough({}, None)["rows"][:3]           # read at this first call: not offloaded
+    [0, 1, 2]
+    >>> del os.environ["SFN_OFFLOAD_DISABLED"]
+
     Args:
         config: an :class:`OffloadConfig` (default: from the environment, at first invocation).
         table, bucket: shortcuts overriding the config's table/bucket.
@@ -253,6 +270,8 @@ def state_offload(
         max_hydrate_bytes: cap on the JSON bytes loaded into one event.
         execution_arn_key: top-level event key holding ``$$.Execution.Id``.
         hydrate, offload: switch either half off.
+        disabled: switch both off (the handler still gets a :class:`TaskContext`, and
+            ``StopExecution`` still works).
         result_writer: how a Distributed Map's ResultWriter output in the event is hydrated:
             ``"strict"`` (the list of outputs; FAILED/PENDING children raise
             :class:`MapRunFailedError`), ``"tolerant"`` (succeeded, failed and pending
@@ -260,19 +279,24 @@ def state_offload(
         metrics: a Powertools ``Metrics`` to receive counts and bytes.
         repository, boto3_session, boto_config: injection for tests and custom clients.
     """
-    options = Options(
-        max_inline_bytes=max_inline_bytes,
-        ignore_input=ignore_input,
-        margin_bytes=margin_bytes,
-        reserve_bytes=reserve_bytes,
-        keep_inline=tuple(parse_path(p) for p in keep_inline),
-        fan_out=tuple(parse_path(p) for p in fan_out),
-        max_hydrate_bytes=max_hydrate_bytes,
-        execution_arn_key=execution_arn_key,
-        hydrate=hydrate,
-        offload=offload,
-        result_writer=result_writer,
-    )
+    given = {
+        "max_inline_bytes": max_inline_bytes,
+        "ignore_input": ignore_input,
+        "margin_bytes": margin_bytes,
+        "reserve_bytes": reserve_bytes,
+        "keep_inline": keep_inline,
+        "fan_out": fan_out,
+        "max_hydrate_bytes": max_hydrate_bytes,
+        "execution_arn_key": execution_arn_key,
+        "hydrate": hydrate,
+        "offload": offload,
+        "result_writer": result_writer,
+        "disabled": disabled,
+    }
+    # None is "not given": the SFN_OFFLOAD_* variable, else the default, applies (read at the
+    # first invocation). Arguments are checked now, so a bad one fails at import.
+    arguments = {name: value for name, value in given.items() if value is not None}
+    Options.resolve(arguments, {})
     overrides = {k: v for k, v in (("table", table), ("bucket", bucket)) if v is not None}
     clients = None
     if boto3_session is not None or boto_config is not None:
@@ -282,7 +306,8 @@ def state_offload(
         if not callable(fn):
             raise ConfigurationError(f"@state_offload needs a callable handler, got {fn!r}")
         runtime = Runtime(
-            options,
+            arguments,
+            name=getattr(fn, "__qualname__", None) or type(fn).__name__,
             config=config,
             overrides=overrides,
             repository=repository,

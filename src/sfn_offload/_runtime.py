@@ -3,23 +3,33 @@
 :class:`Runtime` holds the options, config, clients and repository of one decorated handler;
 :meth:`Runtime.before` hydrates the event and works out the result's budget, and
 :meth:`Runtime.after` offloads what does not fit. ``_decorator`` wraps them around the handler.
+
+Options come from the decorator's arguments, else from ``SFN_OFFLOAD_*`` variables (read at the
+first invocation, never at import or decoration), else their defaults:
+
+>>> Options.resolve({"margin_bytes": 4_096}, {"margin_bytes": 1, "disabled": True}).margin_bytes
+4096
+>>> opts = Options.resolve({}, {"disabled": True})
+>>> opts.hydrate, opts.offload
+(False, False)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from ._aws import AwsClients
-from ._config import OffloadConfig
+from ._config import OPTION_ENV, OffloadConfig, options_from_env
 from ._context import TaskContext
 from ._gather import store_iteration_result
 from ._hydrate import HydrateResult, ResultWriterMode, hydrate_event
 from ._identity import ExecutionIdentity, resolve_identity
-from ._offload import OffloadStats, offload_result
+from ._offload import OffloadStats, offload_result, parse_path
 from ._stop import StopExecution, send_stop, stop_failure
-from .budget import STATE_LIMIT_BYTES, Shape, budget
+from .budget import MARGIN_BYTES, STATE_LIMIT_BYTES, Shape, budget
 from .compat.py2sfn import StateDataClient
 from .errors import ConfigurationError, StateShapeError
 from .storage.repository import PayloadRepository, ReadStats
@@ -32,9 +42,28 @@ __all__ = ["Options", "Prepared", "Runtime"]
 logger = logging.getLogger("sfn_offload")
 
 
+#: What an option is when neither an argument nor its variable sets it.
+DEFAULTS: Final[Mapping[str, Any]] = {
+    "max_inline_bytes": None,
+    "ignore_input": False,
+    "margin_bytes": MARGIN_BYTES,
+    "reserve_bytes": 0,
+    "keep_inline": (),
+    "fan_out": (),
+    "max_hydrate_bytes": None,
+    "execution_arn_key": "sfn_execution_arn",
+    "hydrate": True,
+    "offload": True,
+    "result_writer": "strict",
+    "disabled": False,
+}
+_RESULT_WRITER_MODES: Final = ("strict", "tolerant", "off")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Options:
-    """The decorator's per-handler options, validated once at decoration."""
+    """The decorator's per-handler options: arguments checked at decoration, the environment
+    read and checked at the first invocation (:meth:`resolve`)."""
 
     max_inline_bytes: int | None
     ignore_input: bool
@@ -47,8 +76,42 @@ class Options:
     offload: bool
     result_writer: ResultWriterMode
     reserve_bytes: int = 0
+    #: The off switch: events and results pass through as they are (no hydrate, no offload).
+    disabled: bool = False
+
+    @classmethod
+    def resolve(cls, arguments: Mapping[str, Any], env: Mapping[str, Any]) -> Options:
+        """``arguments`` (given to the decorator) > ``env`` (:func:`options_from_env`) >
+        :data:`DEFAULTS`. Paths may be strings or parsed tuples. A bad variable is named."""
+        from_env = {}
+        for name, value in env.items():
+            try:  # one variable at a time, so that the error names the one that is wrong
+                from_env[name] = _parsed(name, value)
+                cls(**{**DEFAULTS, name: from_env[name]})
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    f"environment variable {OPTION_ENV[name]}={value!r}: {exc}"
+                ) from exc
+        given = {name: _parsed(name, value) for name, value in arguments.items()}
+        return cls(**{**DEFAULTS, **from_env, **given})
 
     def __post_init__(self) -> None:
+        if self.disabled:
+            object.__setattr__(self, "hydrate", False)
+            object.__setattr__(self, "offload", False)
+        for name in ("disabled", "hydrate", "offload", "ignore_input"):
+            value = getattr(self, name)
+            if type(value) is not bool:
+                raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+        if self.result_writer not in _RESULT_WRITER_MODES:
+            raise ConfigurationError(
+                f"result_writer must be one of {', '.join(_RESULT_WRITER_MODES)}, "
+                f"got {self.result_writer!r}"
+            )
+        if not isinstance(self.execution_arn_key, str) or not self.execution_arn_key:
+            raise ConfigurationError(
+                f"execution_arn_key must be a non-empty string, got {self.execution_arn_key!r}"
+            )
         for name in ("max_inline_bytes", "max_hydrate_bytes"):
             value = getattr(self, name)
             if value is not None and (type(value) is not int or value < 1):
@@ -73,20 +136,36 @@ class Runtime:
 
     def __init__(
         self,
-        options: Options,
+        arguments: Mapping[str, Any],
         *,
         config: OffloadConfig | None,
         overrides: dict[str, Any],
         repository: PayloadRepository | None,
         clients: AwsClients | None,
         metrics: Any,
+        name: str = "handler",
     ) -> None:
-        self.options = options
+        self._arguments = dict(arguments)
+        self._options: Options | None = None
+        self._name = name
         self._config = config
         self._overrides = overrides
         self._repository = repository
         self._clients = clients
         self.metrics = metrics
+
+    @property
+    def options(self) -> Options:
+        """The arguments over the ``SFN_OFFLOAD_*`` variables, read at the first invocation."""
+        if self._options is None:
+            options = Options.resolve(self._arguments, options_from_env())
+            if options.disabled:
+                logger.info(
+                    "sfn-offload is disabled for %s: events and results pass as they are",
+                    self._name,
+                )
+            self._options = options
+        return self._options
 
     @property
     def repository(self) -> PayloadRepository:
@@ -202,6 +281,15 @@ class Runtime:
         from aws_lambda_powertools.metrics import MetricUnit
 
         self.metrics.add_metric(name=name, unit=getattr(MetricUnit, unit), value=value)
+
+
+def _parsed(name: str, value: Any) -> Any:
+    """Paths of ``keep_inline``/``fan_out`` as tuples; other options as given."""
+    if name not in ("keep_inline", "fan_out"):
+        return value
+    if isinstance(value, str):  # one path, not its characters
+        value = (value,)
+    return tuple(p if isinstance(p, tuple) else parse_path(p) for p in value)
 
 
 def needs_measure(opts: Options) -> bool:

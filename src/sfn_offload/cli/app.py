@@ -302,6 +302,14 @@ def inspect_command(
     "functions' SFN_OFFLOAD_TTL_DAYS.",
 )
 @click.option(
+    "--s3-prefix",
+    default="sfn-offload/",
+    show_default=True,
+    envvar="SFN_OFFLOAD_S3_PREFIX",
+    help="Key prefix the functions write objects under: the bucket's lifecycle rules expire "
+    "it (and workflow_state_data/); keep it equal to the functions' SFN_OFFLOAD_S3_PREFIX.",
+)
+@click.option(
     "--print-template",
     is_flag=True,
     help="Print the same resources as CloudFormation YAML; create nothing.",
@@ -311,6 +319,7 @@ def setup(
     table: str | None,
     bucket: str | None,
     ttl_days: int,
+    s3_prefix: str,
     print_template: bool,
     region: str | None,
     endpoint_url: str | None,
@@ -320,25 +329,28 @@ def setup(
     \b
     table:  partition_key (S, HASH) / sort_key (N, RANGE), on-demand, TTL on expires_at
     bucket: SSE-S3 encryption, all public access blocked, lifecycle rules expiring
-            sfn-offload/ and workflow_state_data/ after --ttl-days
+            --s3-prefix (sfn-offload/) and workflow_state_data/ after --ttl-days
 
     Existing resources are validated, never changed: a mismatch is reported and exits 1.
     """
     if not table and not bucket:
         raise click.UsageError("give --table, --bucket, or both")
     try:
-        OffloadConfig(table=table, bucket=bucket)  # validates the names
+        OffloadConfig(table=table, bucket=bucket, s3_prefix=s3_prefix)  # validates the names
     except ConfigurationError as exc:
-        raise click.BadParameter(str(exc), param_hint="--table/--bucket") from exc
+        raise click.BadParameter(str(exc), param_hint="--table/--bucket/--s3-prefix") from exc
     if print_template:
-        click.echo(cloudformation_template(table=table, bucket=bucket, ttl_days=ttl_days), nl=False)
+        template = cloudformation_template(
+            table=table, bucket=bucket, ttl_days=ttl_days, s3_prefix=s3_prefix
+        )
+        click.echo(template, nl=False)
         return
     clients = aws_clients(region, endpoint_url, OffloadConfig())
     results = []
     if table:
         results.append(ensure_table(clients.dynamodb, table))
     if bucket:
-        results.append(ensure_bucket(clients.s3, bucket, ttl_days=ttl_days))
+        results.append(ensure_bucket(clients.s3, bucket, ttl_days=ttl_days, s3_prefix=s3_prefix))
     print_setup(results)
     if not all(r.ok for r in results):
         click.echo(
@@ -350,6 +362,7 @@ def setup(
     env = [f"SFN_OFFLOAD_TABLE={table}"] if table else []
     env += [f"SFN_OFFLOAD_BUCKET={bucket}"] if bucket else []
     env += [f"SFN_OFFLOAD_TTL_DAYS={ttl_days}"] if ttl_days != 7 else []
+    env += [f"SFN_OFFLOAD_S3_PREFIX={s3_prefix}"] if bucket and s3_prefix != "sfn-offload/" else []
     click.echo(f"ready: configure the functions with {' '.join(env)}")
 
 

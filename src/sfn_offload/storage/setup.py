@@ -5,8 +5,9 @@ Plain functions; no click, no printing.
 - :func:`ensure_table`: DynamoDB table with ``partition_key`` (S, HASH) / ``sort_key`` (N, RANGE),
   on-demand billing and TTL on ``expires_at`` (the py2sfn-task-tools schema).
 - :func:`ensure_bucket`: S3 bucket with SSE-S3 default encryption, every public access block
-  setting on, and lifecycle rules expiring ``sfn-offload/`` and ``workflow_state_data/`` after
-  the same number of days as the items' TTL.
+  setting on, and lifecycle rules expiring every prefix the library writes
+  (:func:`expiring_prefixes`: the configured ``s3_prefix``, default ``sfn-offload/``, and
+  py2sfn's ``workflow_state_data/``) after the same number of days as the items' TTL.
 - :func:`cloudformation_template`: the same resources as CloudFormation YAML.
 
 A resource that already exists is validated, never changed: each requirement becomes a
@@ -14,14 +15,18 @@ A resource that already exists is validated, never changed: each requirement bec
 
 >>> print(cloudformation_template(table="state", bucket=None, ttl_days=3).splitlines()[0])
 AWSTemplateFormatVersion: "2010-09-09"
+>>> expiring_prefixes("orders/payloads/")
+('orders/payloads/', 'workflow_state_data/')
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from .._config import OffloadConfig
 from ..errors import ConfigurationError, NoItemFound, StoreError, translate_aws_errors
 from .tiering import LEGACY_S3_PREFIX
 
@@ -29,13 +34,39 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Check", "SetupResult", "cloudformation_template", "ensure_bucket", "ensure_table"]
+__all__ = [
+    "EXECUTION_ACTIONS",
+    "KEY_ACTIONS",
+    "OBJECT_ACTIONS",
+    "TABLE_ACTIONS",
+    "Check",
+    "SetupResult",
+    "cloudformation_template",
+    "ensure_bucket",
+    "ensure_table",
+    "expiring_prefixes",
+    "lifecycle_rule_id",
+]
 
 KEY_SCHEMA: Final = (("partition_key", "S", "HASH"), ("sort_key", "N", "RANGE"))
 TTL_ATTRIBUTE: Final = "expires_at"
-#: Prefixes of the objects sfn-offload writes: the decorator's default ``s3_prefix`` and the
-#: overflow objects of ``StateDataClient`` (py2sfn-task-tools' layout).
-EXPIRING_PREFIXES: Final = ("sfn-offload/", f"{LEGACY_S3_PREFIX}/")
+#: IAM actions the library sends, by resource (tests/test_security.py checks the example
+#: template's TaskRole against the requests of every code path; the CDK construct grants these).
+TABLE_ACTIONS: Final = (
+    "dynamodb:PutItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",  # also deletes
+    "dynamodb:Query",
+)
+OBJECT_ACTIONS: Final = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+EXECUTION_ACTIONS: Final = ("states:StopExecution", "states:DescribeExecution")
+#: With ``kms_key_id`` (SSE-KMS objects).
+KEY_ACTIONS: Final = ("kms:GenerateDataKey", "kms:Decrypt")
+#: The decorator's default ``s3_prefix`` (``OffloadConfig.s3_prefix``).
+DEFAULT_S3_PREFIX: Final = "sfn-offload/"
+#: Prefixes of the objects sfn-offload writes with the default ``s3_prefix``: see
+#: :func:`expiring_prefixes`.
+EXPIRING_PREFIXES: Final = (DEFAULT_S3_PREFIX, f"{LEGACY_S3_PREFIX}/")
 _NO_ENCRYPTION: Final = "ServerSideEncryptionConfigurationNotFoundError"
 _NO_PUBLIC_ACCESS_BLOCK: Final = "NoSuchPublicAccessBlockConfiguration"
 _NO_LIFECYCLE: Final = "NoSuchLifecycleConfiguration"
@@ -77,6 +108,27 @@ class SetupResult:
             "ok": self.ok,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
+
+
+def expiring_prefixes(s3_prefix: str = DEFAULT_S3_PREFIX) -> tuple[str, ...]:
+    """Every key prefix the library writes S3 objects under, for lifecycle rules and IAM.
+
+    - ``s3_prefix``: the decorator's payloads over the item budget
+      (``{s3_prefix}{partition key}/{index}``) and Distributed Map ``ItemReader`` files
+      (``{s3_prefix}{namespace}/{name}-{digest}.json``);
+    - ``workflow_state_data/``: ``StateDataClient``'s overflow objects, in py2sfn-task-tools'
+      layout (``workflow_state_data/{table}/{partition key}/{index}``).
+
+    A prefix that another one already covers is left out (``""`` covers the whole bucket).
+
+    >>> expiring_prefixes()
+    ('sfn-offload/', 'workflow_state_data/')
+    >>> expiring_prefixes("")
+    ('',)
+    """
+    OffloadConfig(s3_prefix=s3_prefix)  # the same validation as the functions' configuration
+    prefixes = dict.fromkeys((s3_prefix, f"{LEGACY_S3_PREFIX}/"))
+    return tuple(p for p in prefixes if not any(o != p and p.startswith(o) for o in prefixes))
 
 
 def _schema_text(schema: tuple[tuple[str, str, str], ...]) -> str:
@@ -162,22 +214,35 @@ def ensure_table(client: DynamoDBClient, table: str) -> SetupResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _lifecycle_rules(ttl_days: int) -> list[dict[str, Any]]:
+def lifecycle_rule_id(prefix: str) -> str:
+    """The ID of the lifecycle rule expiring ``prefix``.
+
+    >>> lifecycle_rule_id("orders/payloads/"), lifecycle_rule_id("")
+    ('sfn-offload-expire-orders-payloads', 'sfn-offload-expire-all')
+    """
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", prefix).strip("-") or "all"
+    return f"sfn-offload-expire-{slug}"[:255]
+
+
+def _lifecycle_rules(ttl_days: int, prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
         {
-            "ID": f"sfn-offload-expire-{prefix.rstrip('/').replace('_', '-')}",
+            "ID": lifecycle_rule_id(prefix),
             "Filter": {"Prefix": prefix},
             "Status": "Enabled",
             "Expiration": {"Days": ttl_days},
         }
-        for prefix in EXPIRING_PREFIXES
+        for prefix in prefixes
     ]
 
 
-def ensure_bucket(client: S3Client, bucket: str, *, ttl_days: int) -> SetupResult:
-    """Create ``bucket`` with encryption, public access blocked and lifecycle expiry, or
-    validate it."""
+def ensure_bucket(
+    client: S3Client, bucket: str, *, ttl_days: int, s3_prefix: str = DEFAULT_S3_PREFIX
+) -> SetupResult:
+    """Create ``bucket`` with encryption, public access blocked and lifecycle expiry of every
+    prefix the library writes with ``s3_prefix`` (:func:`expiring_prefixes`), or validate it."""
     where = f"bucket {bucket!r}"
+    prefixes = expiring_prefixes(s3_prefix)
     try:
         with translate_aws_errors("S3.HeadBucket", where):
             client.head_bucket(Bucket=bucket)
@@ -212,13 +277,13 @@ def ensure_bucket(client: S3Client, bucket: str, *, ttl_days: int) -> SetupResul
         with translate_aws_errors("S3.PutBucketLifecycleConfiguration", where):
             client.put_bucket_lifecycle_configuration(
                 Bucket=bucket,
-                LifecycleConfiguration={"Rules": _lifecycle_rules(ttl_days)},  # type: ignore[typeddict-item]
+                LifecycleConfiguration={"Rules": _lifecycle_rules(ttl_days, prefixes)},  # type: ignore[typeddict-item]
             )
         created = True
     result = SetupResult("bucket", bucket, created)
     result.checks.append(_check_encryption(client, bucket))
     result.checks.append(_check_public_access(client, bucket))
-    result.checks.extend(_check_lifecycle(client, bucket, ttl_days))
+    result.checks.extend(_check_lifecycle(client, bucket, ttl_days, prefixes))
     return result
 
 
@@ -272,11 +337,13 @@ def _rule_prefix(rule: dict[str, Any]) -> str | None:
     return str(rule["Prefix"]) if "Prefix" in rule else None
 
 
-def _check_lifecycle(client: S3Client, bucket: str, ttl_days: int) -> list[Check]:
+def _check_lifecycle(
+    client: S3Client, bucket: str, ttl_days: int, prefixes: tuple[str, ...]
+) -> list[Check]:
     found = _get(client, "GetBucketLifecycleConfiguration", bucket, _NO_LIFECYCLE)
     rules = [r for r in (found or {}).get("Rules", []) if r.get("Status") == "Enabled"]
     checks = []
-    for prefix in EXPIRING_PREFIXES:
+    for prefix in prefixes:
         days = [
             r["Expiration"]["Days"]
             for r in rules
@@ -287,7 +354,12 @@ def _check_lifecycle(client: S3Client, bucket: str, ttl_days: int) -> list[Check
         name = f"lifecycle {prefix}"
         if not days:
             checks.append(
-                Check(name, False, f"no expiry rule, expected expiry after {ttl_days} days")
+                Check(
+                    name,
+                    False,
+                    f"no expiry rule, expected expiry after {ttl_days} days (add a lifecycle "
+                    f"rule expiring prefix {prefix!r}: objects under it would never expire)",
+                )
             )
         elif min(days) != ttl_days:
             checks.append(
@@ -308,9 +380,15 @@ def _check_lifecycle(client: S3Client, bucket: str, ttl_days: int) -> list[Check
 # --------------------------------------------------------------------------------------------
 
 
-def cloudformation_template(*, table: str | None, bucket: str | None, ttl_days: int) -> str:
+def cloudformation_template(
+    *,
+    table: str | None,
+    bucket: str | None,
+    ttl_days: int,
+    s3_prefix: str = DEFAULT_S3_PREFIX,
+) -> str:
     """CloudFormation YAML creating the same table and bucket as :func:`ensure_table` and
-    :func:`ensure_bucket`."""
+    :func:`ensure_bucket` (lifecycle rules for every prefix written with ``s3_prefix``)."""
     q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
     lines = [
         'AWSTemplateFormatVersion: "2010-09-09"',
@@ -369,7 +447,7 @@ def cloudformation_template(*, table: str | None, bucket: str | None, ttl_days: 
             "      LifecycleConfiguration:",
             "        Rules:",
         ]
-        for rule in _lifecycle_rules(ttl_days):
+        for rule in _lifecycle_rules(ttl_days, expiring_prefixes(s3_prefix)):
             lines += [
                 f"          - Id: {rule['ID']}",
                 "            Status: Enabled",
@@ -382,6 +460,12 @@ def cloudformation_template(*, table: str | None, bucket: str | None, ttl_days: 
             "    Description: SFN_OFFLOAD_BUCKET",
             "    Value: !Ref PayloadBucket",
         ]
+        if s3_prefix:  # an output cannot be empty; "" (the whole bucket) is expired by one rule
+            outputs += [
+                "  S3Prefix:",
+                "    Description: SFN_OFFLOAD_S3_PREFIX (the lifecycle rules expire it)",
+                f"    Value: {q(s3_prefix)}",
+            ]
     if not table and not bucket:
         raise ConfigurationError("a template needs a table or a bucket (or both)")
     return "\n".join([*lines, "Outputs:", *outputs]) + "\n"
