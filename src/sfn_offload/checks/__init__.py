@@ -34,7 +34,7 @@ in :mod:`._jsonata`), one module per family of rules (:mod:`._tasks`, :mod:`._ma
 
 from ._asl import DefinitionError
 from ._asl import load as load_definition
-from ._check import check_definition
+from ._check import WorkflowType, check_definition
 from ._findings import CODES, Finding, Severity
 from ._report import failing, format_text, to_json
 
@@ -43,6 +43,7 @@ __all__ = [
     "DefinitionError",
     "Finding",
     "Severity",
+    "WorkflowType",
     "check_definition",
     "failing",
     "format_text",

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
 
 from ..errors import SfnOffloadError
 
@@ -125,18 +125,21 @@ def lambda_kind(resource: object) -> Literal["arn", "invoke"] | None:
     return None
 
 
-def load(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
-    """A definition from a dict, JSON text or a file path (a string not starting with ``{``)."""
+def load(source: Mapping[str, Any] | str | Path | IO[str]) -> dict[str, Any]:
+    """A definition from a dict, JSON text, a file path (a string not starting with ``{``) or
+    an open text file."""
     if isinstance(source, Mapping):
         return dict(source)
     try:
-        if isinstance(source, Path) or not source.lstrip().startswith("{"):
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text = source
+        elif isinstance(source, str | Path):
             text = Path(source).read_text(encoding="utf-8")
         else:
-            text = source
+            text = source.read()
         loaded = json.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError(f"cannot read {source}: {exc}") from exc
+        raise DefinitionError(f"cannot read the definition: {exc}") from exc
     except ValueError as exc:
         raise DefinitionError(f"not valid JSON: {exc}") from exc
     if not isinstance(loaded, dict):
