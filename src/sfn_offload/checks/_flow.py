@@ -126,7 +126,7 @@ def _jsonpath_state(state: State, raw: Data) -> tuple[Data | None, Data]:
     if state.type in ("Choice", "Wait", "Succeed", "Fail"):
         return None, jsonpath.select(effective, body.get("OutputPath", "$"))
     params = body.get("Parameters") if state.type != "Map" else None
-    event = jsonpath.template(params, jsonpath.Env(effective)) if params else effective
+    event = jsonpath.template(params, jsonpath.Env(effective)) if params is not None else effective
     if state.type == "Pass":
         result: Data | Value = literal_data(body["Result"]) if "Result" in body else event
         return None, _jsonpath_finish(raw, result, body)
@@ -220,7 +220,7 @@ def _child_inputs(state: State, raw: Data) -> list[Data]:
         else:
             effective = jsonpath.select(raw, body.get("InputPath", "$"))
             params = body.get("Parameters")
-            start = jsonpath.template(params, jsonpath.Env(effective)) if params else effective
+            start = jsonpath.template(params, jsonpath.Env(effective)) if params is not None else effective
         return [start] * len(state.children)
     return [_iteration_input(state, raw)]
 
