@@ -32,7 +32,9 @@ ARN = {"sfn_execution_arn.$": "$$.Execution.Id"}
 
 
 def task(**fields: Any) -> dict[str, Any]:
-    return {"Type": "Task", "Resource": "${fn}", "End": True, **fields}
+    """A Lambda task, the last state unless ``Next`` is given."""
+    ends = {} if "Next" in fields else {"End": True}
+    return {"Type": "Task", "Resource": "${fn}", **ends, **fields}
 
 
 def machine(**states: dict[str, Any]) -> dict[str, Any]:
@@ -81,10 +83,9 @@ def test_a_state_after_one_that_passes_the_arn_through_has_it() -> None:
     task receives its whole input THEN it has the ARN."""
     definition = machine(
         Set={"Type": "Pass", "Parameters": ARN, "Next": "A"},
-        A=task(ResultPath="$.a", End=None, Next="B"),
+        A=task(ResultPath="$.a", Next="B"),
         B=task(),
     )
-    definition["States"]["A"].pop("End")
     assert codes(definition) == []
 
 
@@ -217,8 +218,13 @@ def test_unknown_codes_and_workflow_types_are_refused() -> None:
         ({"Resources": {}}, "/States: expected a non-empty object (is this a state machine"),
         ({"StartAt": "X", "States": {"A": task()}}, "/StartAt: 'X' is not one of the states"),
         ({"StartAt": "A", "States": {"A": {"Type": "Lambda"}}}, "/States/A/Type: unknown"),
-        (machine(A=task(End=None, Next="B")), "/States/A: Next state 'B' does not exist"),
+        (machine(A=task(Next="B")), "/States/A: Next state 'B' does not exist"),
         (machine(A={"Type": "Pass"}), "/States/A: needs Next or End"),
+        (machine(A={"Type": "Pass", "End": "yes"}), "/States/A/End: expected true or false"),
+        (
+            machine(A={"Type": "Choice", "Choices": [{"Next": 3}]}),
+            "/States/A/Choices/0/Next: 3 is not one of the states",
+        ),
         (machine(A={"Type": "Choice"}), "/States/A/Choices: expected a non-empty list"),
         (machine(A={"Type": "Map", "End": True}), "/States/A/ItemProcessor: a Map needs"),
         (machine(A={"Type": "Parallel", "End": True}), "/States/A/Branches: expected"),

@@ -187,17 +187,35 @@ def _state(scope: Scope, name: str, body: object, default: Language) -> State:
     where = scope.path + pointer("States", name)
     if not isinstance(body, Mapping):
         raise DefinitionError(f"{where}: a state is an object")
-    if body.get("Type") not in STATE_TYPES:
-        raise DefinitionError(f"{where}/Type: unknown state type {body.get('Type')!r}")
-    for key in _PATH_FIELDS:
-        if key in body and body[key] is not None and not isinstance(body[key], str):
-            raise DefinitionError(f"{where}/{key}: expected a path or null")
-    for key in _OBJECT_FIELDS:
-        if key in body and not isinstance(body[key], Mapping):
-            raise DefinitionError(f"{where}/{key}: expected an object")
-    state = State(name, where, body, _language(body, where, default), scope)
+    language = _language(body, where, default)
+    _check_fields(body, where, language)
+    state = State(name, where, body, language, scope)
     state.children = _children(state, default)
     return state
+
+
+def _check_fields(body: Mapping[str, Any], where: str, language: Language) -> None:
+    """The types of the fields the rules read (ASL's own validation goes further)."""
+    kind = body.get("Type")
+    if not isinstance(kind, str) or kind not in STATE_TYPES:
+        raise DefinitionError(f"{where}/Type: unknown state type {kind!r}")
+    expected: list[tuple[str, type | tuple[type, ...], str]] = [
+        *((key, (str, type(None)), "a path or null") for key in _PATH_FIELDS),
+        ("Next", str, "a state name"),
+        ("Default", str, "a state name"),
+        ("End", bool, "true or false"),
+        ("Comment", str, "a string"),
+    ]
+    if language == "JSONPath":
+        expected += [(key, Mapping, "an object") for key in _OBJECT_FIELDS]
+    for key, types, what in expected:
+        if key in body and not isinstance(body[key], types):
+            raise DefinitionError(f"{where}/{key}: expected {what}")
+    processor = body.get("ItemProcessor")
+    if isinstance(processor, Mapping) and not isinstance(
+        processor.get("ProcessorConfig", {}), Mapping
+    ):
+        raise DefinitionError(f"{where}/ItemProcessor/ProcessorConfig: expected an object")
 
 
 def _children(state: State, default: Language) -> list[Scope]:
@@ -227,19 +245,20 @@ def _object(value: object, where: str) -> Mapping[str, Any]:
 
 def _check_targets(state: State) -> None:
     body = state.body
-    if state.type == "Choice":
-        rules = body.get("Choices")
-        if not isinstance(rules, list) or not rules:
-            raise DefinitionError(f"{state.path}/Choices: expected a non-empty list")
-        for i, rule in enumerate(rules):
-            _object(rule, f"{state.path}/Choices/{i}")
+    rules: object = body.get("Choices") if state.type == "Choice" else []
+    if not isinstance(rules, list) or (state.type == "Choice" and not rules):
+        raise DefinitionError(f"{state.path}/Choices: expected a non-empty list")
     catch = body.get("Catch", [])
     if not isinstance(catch, list):
         raise DefinitionError(f"{state.path}/Catch: expected a list")
-    for i, rule in enumerate(catch):
-        _object(rule, f"{state.path}/Catch/{i}")
-    targets = [*state.successors(), *(c.get("Next") for c in catch)]
-    for target in targets:
+    for key, items in (("Choices", rules), ("Catch", catch)):
+        for i, rule in enumerate(items):
+            target = _object(rule, f"{state.path}/{key}/{i}").get("Next")
+            if not isinstance(target, str) or target not in state.scope.states:
+                raise DefinitionError(
+                    f"{state.path}/{key}/{i}/Next: {target!r} is not one of the states"
+                )
+    for target in state.successors():
         if target not in state.scope.states:
             raise DefinitionError(f"{state.path}: Next state {target!r} does not exist")
     ends = body.get("End") is True or state.type in ("Succeed", "Fail", "Choice")

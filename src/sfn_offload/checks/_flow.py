@@ -40,8 +40,8 @@ from ._values import (
 __all__ = ["Facts", "StateFacts", "analyze"]
 
 _ERROR: Final = Data({"Error": SMALL, "Cause": SMALL})
-#: Transitions solved per scope before giving up (a safety net: the sets only grow).
-_MAX_ROUNDS: Final = 100_000
+#: Rounds over a scope before giving up (a safety net: the sets only grow, so they settle).
+_MAX_ROUNDS: Final = 1_000
 
 
 @dataclass(frozen=True)
@@ -74,29 +74,54 @@ def analyze(machine: Scope) -> Facts:
 
 
 def _solve(scope: Scope, initial: Data, facts: Facts) -> None:
+    # Rounds over the states in reverse postorder: a loop's head gets what every round trip
+    # adds before it is solved again, so a few rounds settle it.
+    order = _reverse_postorder(scope)
     inputs = {scope.start: initial}
-    work, rounds = [scope.start], 0
-    while work and rounds < _MAX_ROUNDS:
-        rounds += 1
-        state = scope.states[work.pop()]
-        raw = inputs[state.name]
-        event, out = transfer(state, raw)
-        facts.states[state.path] = StateFacts(raw, event, out)
-        edges = [(n, out) for n in state.successors()]
-        edges += [(c["Next"], _caught(state, c, raw)) for c in state.catchers()]
-        for target, data in edges:
-            new = join(inputs[target], data) if target in inputs else data
-            if inputs.get(target) != new:
-                inputs[target] = new
-                work.append(target)
+    for _ in range(_MAX_ROUNDS):
+        changed = False
+        for state in order:
+            if state.name not in inputs:
+                continue
+            raw = inputs[state.name]
+            event, out = transfer(state, raw)
+            facts.states[state.path] = StateFacts(raw, event, out)
+            for target, data in _edges(state, raw, out):
+                new = join(inputs[target], data) if target in inputs else data
+                if inputs.get(target) != new:
+                    inputs[target], changed = new, True
+        if not changed:
+            break
     ends = [facts.states[s.path].output for s in scope.states.values() if _ends(s, facts)]
     facts.outputs[scope.path] = _join_all(ends)
     for state in scope.states.values():
         if state.children and state.path in facts.states:
-            for child, start in zip(
-                state.children, _child_inputs(state, inputs[state.name]), strict=True
-            ):
+            starts = _child_inputs(state, inputs[state.name])
+            for child, start in zip(state.children, starts, strict=True):
                 _solve(child, start, facts)
+
+
+def _edges(state: State, raw: Data, out: Data) -> list[tuple[str, Data]]:
+    edges = [(n, out) for n in state.successors()]
+    return edges + [(c["Next"], _caught(state, c, raw)) for c in state.catchers()]
+
+
+def _reverse_postorder(scope: Scope) -> list[State]:
+    seen: set[str] = set()
+    post: list[State] = []
+    stack = [(scope.states[scope.start], False)]
+    while stack:
+        state, done = stack.pop()
+        if done:
+            post.append(state)
+            continue
+        if state.name in seen:
+            continue
+        seen.add(state.name)
+        stack.append((state, True))
+        targets = state.successors() + [c["Next"] for c in state.catchers()]
+        stack.extend((scope.states[t], False) for t in reversed(targets) if t not in seen)
+    return post[::-1]
 
 
 def _ends(state: State, facts: Facts) -> bool:
@@ -220,7 +245,11 @@ def _child_inputs(state: State, raw: Data) -> list[Data]:
         else:
             effective = jsonpath.select(raw, body.get("InputPath", "$"))
             params = body.get("Parameters")
-            start = jsonpath.template(params, jsonpath.Env(effective)) if params is not None else effective
+            start = (
+                jsonpath.template(params, jsonpath.Env(effective))
+                if params is not None
+                else effective
+            )
         return [start] * len(state.children)
     return [_iteration_input(state, raw)]
 
@@ -236,7 +265,7 @@ def _iteration_input(state: State, raw: Data) -> Data:
             return as_data(item)
         return _data(jsonata.value(selector, jsonata.Env(raw, item=item)))
     effective = jsonpath.select(raw, body.get("InputPath", "$"))
-    found = jsonpath.path_value(body.get("ItemsPath", "$"), jsonpath.Env(effective))
+    found = jsonpath.path_value(body.get("ItemsPath") or "$", jsonpath.Env(effective))
     item = frozenset({Kind.INPUT}) if "ItemReader" in body else _whole(found)
     if isinstance(selector, Mapping):
         return jsonpath.template(selector, jsonpath.Env(effective, item))

@@ -235,7 +235,9 @@ def _malformed(state: State) -> Iterator[Finding]:
 
 
 def _run_problems(state: State) -> list[tuple[str, str]]:
-    selector = state.body.get("ItemSelector", state.body.get("Parameters")) or {}
+    selector = state.body.get("ItemSelector", state.body.get("Parameters"))
+    if not isinstance(selector, Mapping):
+        return []
     expected = MAP_RUN_JSONATA if state.language == "JSONata" else MAP_RUN_JSONPATH
     wanted = snippet({MAP_RUN_KEY: expected})
     if f"{MAP_RUN_KEY}.$" in selector:

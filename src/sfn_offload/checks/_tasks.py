@@ -169,10 +169,13 @@ def _jsonata_merge(state: State, out: Data) -> _Merge | None:
 
 
 def _narrowed(state: State, unseen: dict[str, Value]) -> Finding:
+    keys = sorted(unseen.items())
     where = " and ".join(
         ("other keys" if k == "*" else f"$.{k}") + f" ({origins(v - {Kind.ABSENT})})"
-        for k, v in sorted(unseen.items())
+        for k, v in keys[:3]
     )
+    if len(keys) > 3:
+        where += f" and {len(keys) - 3} more"
     merge = "Output" if state.language == "JSONata" else "ResultPath"
     if state.language == "JSONata":
         declare = snippet({RESERVE_KEY: "{% $length($string($states.input)) %}"})

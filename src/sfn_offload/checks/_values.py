@@ -89,8 +89,18 @@ class Data:
 
 def join(a: Data, b: Data) -> Data:
     """What an object may be when it comes from either ``a`` or ``b``."""
-    keys = dict.fromkeys([*a.fields, *b.fields])
-    return Data({k: a.lookup(k) | b.lookup(k) for k in keys}, a.rest | b.rest)
+    if a is b:
+        return a
+    fields = {k: _union(v, b.fields.get(k, b.rest)) for k, v in a.fields.items()}
+    for k, v in b.fields.items():
+        if k not in fields:
+            fields[k] = _union(a.rest, v)
+    return Data(fields, _union(a.rest, b.rest))
+
+
+def _union(a: Value, b: Value) -> Value:
+    # Most joins add nothing new: keep the set instead of building an equal one.
+    return a if b <= a else b if a <= b else a | b
 
 
 def summary(data: Data) -> Value:
