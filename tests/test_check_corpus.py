@@ -120,6 +120,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {
             ("warning", "SO301", "/States/Fork/Branches/1/States/Right"),
         ],
     ),
+    "bad_parallel_narrowed.asl.json": ({}, [("warning", "SO401", "/States/Fork")]),
     "bad_parallel_shares.asl.json": (
         {},
         [

@@ -131,3 +131,27 @@ def test_an_iteration_that_can_end_without_storing_fails_the_next_task(
     assert codes(definition) == [("SO206", "Skip")]
     run = local.run(definition, {"items": [{"skip": False}, {"skip": True}]})
     assert (run.status, run.error) == ("FAILED", "MapRunFailedError")
+
+
+def test_a_parallel_merging_into_a_larger_input_needs_a_reserve_and_the_fix_works(
+    local: LocalStepFunctions,
+) -> None:
+    """GIVEN a Parallel whose two branches (siblings declared) return 100 KB each into an input
+    already holding 150 KB THEN the check says SO401 and the run fails; with the reserve, both
+    pass."""
+
+    @state_offload
+    def part(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
+        return {"status": "ok", "data": "p" * 100_000}
+
+    local.register("load", big)
+    local.register("part", part)
+    definition = load_definition(CORPUS / "bad_parallel_narrowed.asl.json")
+    assert codes(definition) == [("SO401", "Fork")]
+    assert local.run(definition, {"id": "a"}).error == "States.DataLimitExceeded"
+
+    fixed = copy.deepcopy(definition)
+    fixed["States"]["Fork"]["Parameters"]["sfn_offload_reserve"] = 160_000
+    assert codes(fixed) == []
+    run = local.run(fixed, {"id": "a"})
+    assert run.status == "SUCCEEDED", run.cause

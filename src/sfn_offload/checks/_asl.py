@@ -98,6 +98,11 @@ class State:
         config = processor.get("ProcessorConfig") or {}
         return self.type == "Map" and config.get("Mode") == "DISTRIBUTED"
 
+    def scope_walk(self) -> Iterator[State]:
+        """Every state inside this one's scopes (a Map's iteration, a Parallel's branches)."""
+        for child in self.children:
+            yield from child.walk()
+
     def successors(self) -> list[str]:
         """States this one may go to next (``Next``, a Choice's rules and Default)."""
         body = self.body

@@ -26,11 +26,15 @@ class Options:
 
 
 def check_tasks(machine: Scope, facts: Facts, options: Options) -> Iterator[Finding]:
-    """SO101, SO102, SO401 and SO402 for every Lambda task."""
+    """SO101, SO102, SO401 and SO402 for every Lambda task, and SO401/SO402 for every
+    Parallel whose branches run Lambda tasks (their event is the Parallel's Parameters)."""
     for state in machine.walk():
         if state.is_lambda:
             yield from _execution_arn(state, facts, options.execution_arn_key)
-            yield from _reserve(state, facts)
+            yield from _reserve(state, facts, facts.of(state).event or Data())
+        elif state.type == "Parallel" and any(s.is_lambda for s in state.scope_walk()):
+            branch = state.children[0]
+            yield from _reserve(state, facts, facts.of(branch.states[branch.start]).input)
 
 
 def origins(value: Value) -> str:
@@ -94,9 +98,8 @@ def _arn_problem(value: Value, key: str) -> str:
     return f"has no {key!r}"
 
 
-def _reserve(state: State, facts: Facts) -> Iterator[Finding]:
+def _reserve(state: State, facts: Facts, event: Data) -> Iterator[Finding]:
     found = facts.of(state)
-    event = found.event or Data()
     reserve = event.lookup(RESERVE_KEY)
     bad = [t.value for t in reserve if isinstance(t, Const) and not _is_byte_count(t.value)]
     if bad:
@@ -184,14 +187,19 @@ def _narrowed(state: State, unseen: dict[str, Value]) -> Finding:
             f"{snippet({RESERVE_KEY: 160000})} (an upper bound of the bytes the task does not "
             "receive)"
         )
+    if state.type == "Parallel":
+        what = f"passes its branches part of its input, and its {merge} merges their results"
+        who = "their tasks"
+    else:
+        what, who = f"receives part of its input, and its {merge} merges its result", "the task"
     return Finding(
         state.path,
         state.name,
         Severity.WARNING,
         "SO401",
-        f"{state.name!r} receives part of its input, and its {merge} merges the result back "
-        f"into the whole input, which also holds {where}: the task cannot see those bytes, so "
-        "its result may push the state over 262,144 bytes (States.DataLimitExceeded)",
-        f"add {declare} to {event_field(state)}, or decorate the task with "
+        f"{state.name!r} {what} back into the whole input, which also holds {where}: {who} "
+        "cannot see those bytes, so the state may exceed 262,144 bytes "
+        "(States.DataLimitExceeded)",
+        f"add {declare} to {event_field(state)}, or decorate {who} with "
         "@state_offload(reserve_bytes=...)",
     )
