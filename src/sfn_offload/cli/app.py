@@ -5,6 +5,8 @@
   262,144-byte limit, the pointers in it and what they resolve to.
 - ``sfn-offload setup --table T --bucket B``: create or validate the table and bucket (or print
   them as CloudFormation).
+- ``sfn-offload check DEFINITION.asl.json``: the state shapes where the limits still bite, found
+  in the definition before deployment (:mod:`sfn_offload.checks`).
 
 A thin layer: the work is done by :mod:`sfn_offload.cli.report`, :mod:`sfn_offload.cli.history`
 and :mod:`sfn_offload.storage.setup` (plain functions); this module parses arguments and maps
@@ -21,13 +23,21 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import __version__
 from .._config import OffloadConfig
+from ..checks import (
+    DefinitionError,
+    check_definition,
+    failing,
+    format_text,
+    load_definition,
+    to_json,
+)
 from ..errors import (
     ConfigurationError,
     PointerError,
@@ -364,6 +374,80 @@ def setup(
     env += [f"SFN_OFFLOAD_TTL_DAYS={ttl_days}"] if ttl_days != 7 else []
     env += [f"SFN_OFFLOAD_S3_PREFIX={s3_prefix}"] if bucket and s3_prefix != "sfn-offload/" else []
     click.echo(f"ready: configure the functions with {' '.join(env)}")
+
+
+# --------------------------------------------------------------------------------------------
+# check
+# --------------------------------------------------------------------------------------------
+
+CHECK_EXIT_HELP: Final = """\b
+Exit codes:
+  0  no finding fails the check (errors do; with --strict, warnings too)
+  1  findings that fail the check
+  2  usage error, or DEFINITION is not JSON or not a state machine
+"""
+
+
+@cli.command("check", epilog=CHECK_EXIT_HELP)
+@click.argument("definition", metavar="DEFINITION", type=click.File(encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+@click.option(
+    "--type",
+    "workflow_type",
+    type=click.Choice(["standard", "express"]),
+    default="standard",
+    show_default=True,
+    help="The workflow type: Express workflows have no 25,000-event history quota.",
+)
+@click.option(
+    "--execution-arn-key",
+    default="sfn_execution_arn",
+    show_default=True,
+    metavar="KEY",
+    help="The event key the handlers read the execution ARN from "
+    "(@state_offload(execution_arn_key=...)).",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the check too.")
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="CODE",
+    help="Do not report CODE (repeatable). A state's Comment may hold sfn-offload:ignore=CODE,...",
+)
+def check(
+    definition: IO[str],
+    as_json: bool,
+    workflow_type: str,
+    execution_arn_key: str,
+    strict: bool,
+    ignored: tuple[str, ...],
+) -> None:
+    """Check a state machine definition (JSONPath or JSONata) for the shapes where the
+    262,144-byte limit or the history quota still bites a decorated task (docs/cli.md).
+
+    DEFINITION is an ASL file (${name} placeholders may stand for Lambda ARNs), or - for stdin.
+    Each finding gives the state's JSON pointer, a severity, a code and the fix.
+    """
+    try:
+        findings = check_definition(
+            load_definition(definition),
+            workflow_type="express" if workflow_type == "express" else "standard",
+            execution_arn_key=execution_arn_key,
+            ignore=ignored,
+        )
+    except DefinitionError as exc:
+        click.echo(f"error: {definition.name}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ignore") from exc
+    if as_json:
+        report = to_json(findings, source=definition.name, strict=strict)
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_text(findings, source=definition.name))
+    if failing(findings, strict=strict):
+        sys.exit(EXIT_DATA)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

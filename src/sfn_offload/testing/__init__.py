@@ -42,6 +42,7 @@ Modules: :mod:`.kit` (the class), :mod:`.sizes`, :mod:`.execution`, :mod:`.quota
 
 import contextlib
 
+from .checks import assert_definition_ok
 from .counting import RequestCounter
 from .execution import Execution
 from .kit import LocalStepFunctions
@@ -65,6 +66,7 @@ __all__ = [
     "RequestCounter",
     "StateSize",
     "StoredPayload",
+    "assert_definition_ok",
     "assert_fits",
     "local_sfn",
     "payload_size",

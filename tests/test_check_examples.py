@@ -1,0 +1,121 @@
+"""`sfn-offload check` on the definitions the docs ship (examples/**/*.asl.json).
+
+Every example comes out clean as an Express workflow except where a finding is the point (or a
+known shortcoming of the example); as a Standard workflow, the Inline Maps also get the history
+quota finding that docs/maps.md describes ("How many iterations: Inline or Distributed").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfn_offload.checks import check_definition, load_definition
+from sfn_offload.testing import assert_definition_ok
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+HISTORY = ("warning", "SO501")  # an Inline Map built for scale, in a Standard workflow
+
+#: example -> (findings as Express, extra findings as Standard), as (severity, code, path)
+EXPECTED: dict[str, tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]] = {
+    "maps/map_at_scale.asl.json": ([], [(*HISTORY, "/States/Price")]),
+    "maps/map_at_scale.jsonata.asl.json": ([], [(*HISTORY, "/States/Price")]),
+    "snippets/asl/map_fan_out.asl.json": ([], [(*HISTORY, "/States/EachShard")]),
+    "snippets/asl/execution_arn_plain.asl.json": ([], []),
+    "snippets/asl/execution_arn_invoke.asl.json": ([], []),
+    "snippets/asl/execution_arn_jsonata.asl.json": ([], []),
+    # Measure's event is an item of the item file the first task wrote: whether it carries the
+    # execution ARN is up to that file (the ItemSelector does not add it).
+    "snippets/asl/distributed_map.asl.json": (
+        [("info", "SO102", "/States/EachItem/ItemProcessor/States/Measure")],
+        [],
+    ),
+    # The py2sfn-task-tools form collects every iteration's result in the Map's output, so it
+    # works for small Maps only (docs/maps.md: sfn_offload_map and sfn_offload_results).
+    "snippets/asl/py2sfn_map.asl.json": (
+        [("warning", "SO201", "/States/EachCharacter")],
+        [(*HISTORY, "/States/EachCharacter")],
+    ),
+    # The order report still uses the first element-reference form: the whole list pointer
+    # (items included) in every iteration, and results collected in the Map's output. Fine for
+    # its 40 shards; the check says what to change for more (see the test below).
+    "order_report/state_machine.asl.json": (
+        [
+            ("warning", "SO201", "/States/PriceShards"),
+            ("warning", "SO202", "/States/PriceShards"),
+        ],
+        [(*HISTORY, "/States/PriceShards")],
+    ),
+    "order_report/state_machine.jsonata.asl.json": (
+        [
+            ("warning", "SO201", "/States/PriceShards"),
+            ("warning", "SO202", "/States/PriceShards"),
+        ],
+        [(*HISTORY, "/States/PriceShards")],
+    ),
+}
+
+
+def _found(name: str, **options: Any) -> list[tuple[str, str, str]]:
+    findings = check_definition(load_definition(EXAMPLES / name), **options)
+    return [(f.severity.value, f.code, f.path) for f in findings]
+
+
+def test_every_example_definition_has_an_expectation() -> None:
+    found = sorted(str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.asl.json"))
+    assert found == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_examples_as_express_workflows(name: str) -> None:
+    assert _found(name, workflow_type="express") == EXPECTED[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_examples_as_standard_workflows_add_the_history_quota_of_inline_maps(name: str) -> None:
+    express, standard = EXPECTED[name]
+    assert sorted(_found(name)) == sorted(express + standard)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_no_example_fails_the_default_check(name: str) -> None:
+    assert_definition_ok(EXAMPLES / name)
+
+
+def test_the_map_at_scale_example_fits_about_3500_iterations_as_docs_maps_says() -> None:
+    (finding,) = check_definition(load_definition(EXAMPLES / "maps" / "map_at_scale.asl.json"))
+    assert "7 history events per iteration" in finding.message
+    assert "fits about 3,569 iterations" in finding.message
+
+
+def test_following_the_fixes_makes_the_order_report_clean() -> None:
+    """GIVEN the order report's findings WHEN the ASL changes their fixes name are made THEN
+    the check has nothing left to say (as Express; as Standard, the history quota remains)."""
+    definition = json.loads((EXAMPLES / "order_report" / "state_machine.asl.json").read_text())
+    by_code = {f.code: f for f in check_definition(definition, workflow_type="express")}
+    assert '"sfn_offload_list.$": "$.shards.ref"' in by_code["SO202"].fix
+    assert '"sfn_offload_map": {"execution.$": "$$.Execution.Id"' in by_code["SO201"].fix
+
+    fixed = copy.deepcopy(definition)
+    price = fixed["States"]["PriceShards"]
+    price["ItemSelector"]["shard"]["sfn_offload_list.$"] = "$.shards.ref"
+    price["ItemSelector"]["sfn_offload_map"] = {
+        "execution.$": "$$.Execution.Id",
+        "state.$": "$$.State.Name",
+        "entered.$": "$$.State.EnteredTime",
+        "index.$": "$$.Map.Item.Index",
+    }
+    price["ResultSelector"] = {
+        "sfn_offload_results": {
+            "execution.$": "$$.Execution.Id",
+            "state.$": "$$.State.Name",
+            "entered.$": "$$.State.EnteredTime",
+            "count.$": "States.ArrayLength($)",
+        }
+    }
+    assert check_definition(fixed, workflow_type="express") == []
