@@ -41,23 +41,9 @@ EXPECTED: dict[str, tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]
         [("warning", "SO201", "/States/EachCharacter")],
         [(*HISTORY, "/States/EachCharacter")],
     ),
-    # The order report still uses the first element-reference form: the whole list pointer
-    # (items included) in every iteration, and results collected in the Map's output. Fine for
-    # its 40 shards; the check says what to change for more (see the test below).
-    "order_report/state_machine.asl.json": (
-        [
-            ("warning", "SO201", "/States/PriceShards"),
-            ("warning", "SO202", "/States/PriceShards"),
-        ],
-        [(*HISTORY, "/States/PriceShards")],
-    ),
-    "order_report/state_machine.jsonata.asl.json": (
-        [
-            ("warning", "SO201", "/States/PriceShards"),
-            ("warning", "SO202", "/States/PriceShards"),
-        ],
-        [(*HISTORY, "/States/PriceShards")],
-    ),
+    "order_report/state_machine.asl.json": ([], [(*HISTORY, "/States/PriceShards")]),
+    "order_report/state_machine.jsonata.asl.json": ([], [(*HISTORY, "/States/PriceShards")]),
+    "maps/parallel.asl.json": ([], []),
 }
 
 
@@ -93,29 +79,20 @@ def test_the_map_at_scale_example_fits_about_3500_iterations_as_docs_maps_says()
     assert "fits about 3,569 iterations" in finding.message
 
 
-def test_following_the_fixes_makes_the_order_report_clean() -> None:
-    """GIVEN the order report's findings WHEN the ASL changes their fixes name are made THEN
-    the check has nothing left to say (as Express; as Standard, the history quota remains)."""
+def test_the_order_report_in_its_first_form_gets_the_fixes_it_now_follows() -> None:
+    """GIVEN the order report as it was first written (the whole list pointer in every iteration,
+    results collected in the Map's output) THEN the check names the two fixes the example now
+    applies, word for word."""
     definition = json.loads((EXAMPLES / "order_report" / "state_machine.asl.json").read_text())
-    by_code = {f.code: f for f in check_definition(definition, workflow_type="express")}
+    first = copy.deepcopy(definition)
+    price = first["States"]["PriceShards"]
+    price["ItemSelector"]["shard"]["sfn_offload_list.$"] = "$.shards"
+    del price["ItemSelector"]["sfn_offload_map"]
+    del price["ResultSelector"]
+
+    by_code = {f.code: f for f in check_definition(first, workflow_type="express")}
+
+    assert sorted(by_code) == ["SO201", "SO202"]
     assert '"sfn_offload_list.$": "$.shards.ref"' in by_code["SO202"].fix
     assert '"sfn_offload_map": {"execution.$": "$$.Execution.Id"' in by_code["SO201"].fix
-
-    fixed = copy.deepcopy(definition)
-    price = fixed["States"]["PriceShards"]
-    price["ItemSelector"]["shard"]["sfn_offload_list.$"] = "$.shards.ref"
-    price["ItemSelector"]["sfn_offload_map"] = {
-        "execution.$": "$$.Execution.Id",
-        "state.$": "$$.State.Name",
-        "entered.$": "$$.State.EnteredTime",
-        "index.$": "$$.Map.Item.Index",
-    }
-    price["ResultSelector"] = {
-        "sfn_offload_results": {
-            "execution.$": "$$.Execution.Id",
-            "state.$": "$$.State.Name",
-            "entered.$": "$$.State.EnteredTime",
-            "count.$": "States.ArrayLength($)",
-        }
-    }
-    assert check_definition(fixed, workflow_type="express") == []
+    assert check_definition(definition, workflow_type="express") == []

@@ -188,6 +188,7 @@ PUBLIC_MODULES = [
     "sfn_offload.storage",
     "sfn_offload.distributed",
     "sfn_offload.compat.py2sfn",
+    "sfn_offload.checks",
     "sfn_offload.testing",
 ]
 

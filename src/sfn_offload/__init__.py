@@ -20,6 +20,7 @@ Everything else lives in documented submodules, one room each:
 ``sfn_offload.storage``         the payload store seam, DynamoDB/S3/memory stores, tiering
 ``sfn_offload.distributed``     Distributed Map item files and ResultWriter output
 ``sfn_offload.compat.py2sfn``   py2sfn-task-tools drop-in names (``StateDataClient``...)
+``sfn_offload.checks``          a static check of a definition (``sfn-offload check``)
 ``sfn_offload.testing``         the local kit: real ASL in moto's engine
 ``sfn_offload.cli``             the ``sfn-offload`` console script (extra ``cli``)
 ==============================  ===============================================================
