@@ -6,7 +6,6 @@ at import, not at decoration) and kept across warm invocations.
 
 from __future__ import annotations
 
-import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from fakes import FakeLambdaContext, memory_repo, requests
 from sfn_offload import ConfigurationError, StopExecution, TaskContext, state_offload
 from sfn_offload._config import ENV, OPTION_ENV, options_from_env
+from sfn_offload._decorator import StateOffloadOptions
 from sfn_offload._runtime import DEFAULTS, Options
 from sfn_offload.testing import LocalStepFunctions
 from sfn_offload.wire import is_pointer
@@ -75,14 +75,10 @@ def test_every_option_variable_is_covered_by_this_file() -> None:
 
 
 def test_every_decorator_option_has_a_variable_unless_it_is_an_object() -> None:
-    """GIVEN state_offload's keyword parameters THEN each is an object (injected only), a
+    """GIVEN state_offload's keyword options THEN each is an object (injected only), a
     config field (OffloadConfig's variables) or one of the decorator's own variables, and
     the decorator's own ones all have defaults."""
-    parameters = {
-        name
-        for name, p in inspect.signature(state_offload).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    }
+    parameters = set(StateOffloadOptions.__annotations__)
     config_fields = parameters & set(ENV)
     assert config_fields == {"table", "bucket"}
     assert parameters - OBJECT_OPTIONS - config_fields == set(OPTION_ENV)

@@ -33,7 +33,16 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    ParamSpec,
+    Protocol,
+    TypedDict,
+    TypeVar,
+    overload,
+)
 
 from ._aws import AwsClients
 from ._config import OffloadConfig
@@ -49,6 +58,7 @@ from .storage.repository import PayloadRepository
 if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncTaskHandler", "state_offload"]
 
@@ -143,6 +153,34 @@ class AsyncTaskHandler(Protocol[P, R_co]):
     ) -> Coroutine[Any, Any, R_co | JsonObject]: ...
 
 
+class StateOffloadOptions(TypedDict, total=False):
+    """The keyword options of :func:`state_offload` (described in its docstring).
+
+    Each is optional; every one but the objects (``config``, ``metrics``, ``repository``,
+    ``boto3_session``, ``boto_config``) can also come from its ``SFN_OFFLOAD_*`` variable.
+    """
+
+    config: OffloadConfig | None
+    table: str | None
+    bucket: str | None
+    max_inline_bytes: int | None
+    ignore_input: bool | None
+    margin_bytes: int | None
+    reserve_bytes: int | None
+    keep_inline: Sequence[str] | None
+    fan_out: Sequence[str] | None
+    max_hydrate_bytes: int | None
+    execution_arn_key: str | None
+    hydrate: bool | None
+    offload: bool | None
+    result_writer: ResultWriterMode | None
+    disabled: bool | None
+    metrics: Any
+    repository: PayloadRepository | None
+    boto3_session: boto3.session.Session | None
+    boto_config: Config | None
+
+
 class _Decorator(Protocol):
     """What ``state_offload(...)`` with options returns: a decorator for sync or async handlers."""
 
@@ -170,53 +208,11 @@ def state_offload(
 
 
 @overload
-def state_offload(
-    *,
-    config: OffloadConfig | None = None,
-    table: str | None = None,
-    bucket: str | None = None,
-    max_inline_bytes: int | None = None,
-    ignore_input: bool | None = None,
-    margin_bytes: int | None = None,
-    reserve_bytes: int | None = None,
-    keep_inline: Sequence[str] | None = None,
-    fan_out: Sequence[str] | None = None,
-    max_hydrate_bytes: int | None = None,
-    execution_arn_key: str | None = None,
-    hydrate: bool | None = None,
-    offload: bool | None = None,
-    result_writer: ResultWriterMode | None = None,
-    disabled: bool | None = None,
-    metrics: Any = None,
-    repository: PayloadRepository | None = None,
-    boto3_session: boto3.session.Session | None = None,
-    boto_config: Config | None = None,
-) -> _Decorator: ...
+def state_offload(**options: Unpack[StateOffloadOptions]) -> _Decorator: ...
 
 
 def state_offload(
-    handler: Callable[..., Any] | None = None,
-    /,
-    *,
-    config: OffloadConfig | None = None,
-    table: str | None = None,
-    bucket: str | None = None,
-    max_inline_bytes: int | None = None,
-    ignore_input: bool | None = None,
-    margin_bytes: int | None = None,
-    reserve_bytes: int | None = None,
-    keep_inline: Sequence[str] | None = None,
-    fan_out: Sequence[str] | None = None,
-    max_hydrate_bytes: int | None = None,
-    execution_arn_key: str | None = None,
-    hydrate: bool | None = None,
-    offload: bool | None = None,
-    result_writer: ResultWriterMode | None = None,
-    disabled: bool | None = None,
-    metrics: Any = None,
-    repository: PayloadRepository | None = None,
-    boto3_session: boto3.session.Session | None = None,
-    boto_config: Config | None = None,
+    handler: Callable[..., Any] | None = None, /, **options: Unpack[StateOffloadOptions]
 ) -> Any:
     """Make a Lambda handler Step Functions-payload-proof.
 
@@ -279,28 +275,20 @@ def state_offload(
         metrics: a Powertools ``Metrics`` to receive counts and bytes.
         repository, boto3_session, boto_config: injection for tests and custom clients.
     """
-    given = {
-        "max_inline_bytes": max_inline_bytes,
-        "ignore_input": ignore_input,
-        "margin_bytes": margin_bytes,
-        "reserve_bytes": reserve_bytes,
-        "keep_inline": keep_inline,
-        "fan_out": fan_out,
-        "max_hydrate_bytes": max_hydrate_bytes,
-        "execution_arn_key": execution_arn_key,
-        "hydrate": hydrate,
-        "offload": offload,
-        "result_writer": result_writer,
-        "disabled": disabled,
-    }
+    unknown = sorted(set(options) - set(StateOffloadOptions.__annotations__))
+    if unknown:  # what Python says for a keyword the signature lacks
+        raise TypeError(f"state_offload() got an unexpected keyword argument {unknown[0]!r}")
+    given: dict[str, Any] = dict(options)
+    config, metrics, repository = (given.pop(k, None) for k in ("config", "metrics", "repository"))
+    session, boto_config = given.pop("boto3_session", None), given.pop("boto_config", None)
+    overrides = {k: given.pop(k) for k in ("table", "bucket") if given.get(k) is not None}
     # None is "not given": the SFN_OFFLOAD_* variable, else the default, applies (read at the
     # first invocation). Arguments are checked now, so a bad one fails at import.
     arguments = {name: value for name, value in given.items() if value is not None}
     Options.resolve(arguments, {})
-    overrides = {k: v for k, v in (("table", table), ("bucket", bucket)) if v is not None}
     clients = None
-    if boto3_session is not None or boto_config is not None:
-        clients = AwsClients(boto3_session=boto3_session, boto_config=boto_config)
+    if session is not None or boto_config is not None:
+        clients = AwsClients(boto3_session=session, boto_config=boto_config)
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         if not callable(fn):
