@@ -16,7 +16,7 @@ from sfn_offload.cli.app import EXIT_DATA, EXIT_OK, EXIT_USAGE, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "definitions"
-ORDER_REPORT = "examples/order_report/state_machine.asl.json"
+ORDER_REPORT = "examples/check/order_report_first_form.asl.json"
 
 
 def check(*args: str, code: int, stdin: str | None = None) -> Result:

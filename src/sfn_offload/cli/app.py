@@ -23,74 +23,39 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import __version__
 from .._config import OffloadConfig
-from ..checks import (
-    DefinitionError,
-    check_definition,
-    failing,
-    format_text,
-    load_definition,
-    to_json,
-)
 from ..errors import (
     ConfigurationError,
     PointerError,
     PointerNotAllowedError,
     SfnOffloadError,
-    StoreError,
 )
-from ..storage.setup import cloudformation_template, ensure_bucket, ensure_table
+from ..storage.setup import ensure_bucket, ensure_table
+from ..storage.template import cloudformation_template
+from .check_command import check
+from .exit_codes import (
+    EXIT_AWS,
+    EXIT_CODES_HELP,
+    EXIT_DATA,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code,
+)
 from .history import inspect_execution
 from .options import ALLOW_LIST_HELP, DEBUG, aws_clients, aws_options, read_options, reader
 from .render import print_json, print_setup, progress_display, render_report, write_json
 from .report import Reference, load, parse_reference
 
-__all__ = ["EXIT_AWS", "EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+__all__ = ["EXIT_AWS", "EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "cli", "exit_code", "main"]
 
-EXIT_OK: Final = 0
-#: The data is the problem: missing/expired item, digest mismatch, malformed or refused pointer,
-#: unknown execution or state, a table/bucket that does not match what ``setup`` expects.
-EXIT_DATA: Final = 1
-#: The command line is the problem (click's own code for usage errors).
-EXIT_USAGE: Final = 2
-#: AWS or configuration: no credentials or region, access denied, a missing table or bucket,
-#: a request that failed after retries, an invalid SFN_OFFLOAD_* variable.
-EXIT_AWS: Final = 3
 
-EXIT_CODES_HELP: Final = """\b
-Exit codes:
-  0  success
-  1  data problem: item or object missing (or expired), size/SHA-256 mismatch,
-     malformed or refused pointer, unknown execution or state, an existing
-     table/bucket that does not match (setup)
-  2  usage error: bad option or argument, POINTER is not JSON or not a pointer
-  3  AWS or configuration error: credentials, region, access denied, missing
-     table or bucket, failed request, invalid SFN_OFFLOAD_* variable
-"""
-
-#: StoreError codes that mean "not found" (exit 1) or "bad argument" (exit 2), not AWS trouble.
-_NOT_FOUND_CODES: Final = frozenset({"ExecutionDoesNotExist", "StateMachineDoesNotExist"})
-_USAGE_CODES: Final = frozenset({"InvalidArn"})
 _EXECUTION_ARN = re.compile(r"arn:aws[a-z\-]*:states:[a-z0-9\-]+:\d{12}:execution:[^:\s]+:[^:\s]+")
-
-
-def exit_code(exc: BaseException) -> int:
-    """The exit code an error maps to (see ``EXIT_CODES_HELP``)."""
-    if isinstance(exc, StoreError):
-        if exc.code in _NOT_FOUND_CODES:
-            return EXIT_DATA
-        return EXIT_USAGE if exc.code in _USAGE_CODES else EXIT_AWS
-    if isinstance(exc, ConfigurationError):
-        return EXIT_AWS
-    if isinstance(exc, SfnOffloadError):
-        return EXIT_DATA
-    return EXIT_AWS  # botocore: no credentials, endpoint unreachable...
 
 
 class _Cli(click.Group):
@@ -376,78 +341,7 @@ def setup(
     click.echo(f"ready: configure the functions with {' '.join(env)}")
 
 
-# --------------------------------------------------------------------------------------------
-# check
-# --------------------------------------------------------------------------------------------
-
-CHECK_EXIT_HELP: Final = """\b
-Exit codes:
-  0  no finding fails the check (errors do; with --strict, warnings too)
-  1  findings that fail the check
-  2  usage error, or DEFINITION is not JSON or not a state machine
-"""
-
-
-@cli.command("check", epilog=CHECK_EXIT_HELP)
-@click.argument("definition", metavar="DEFINITION", type=click.File(encoding="utf-8"))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
-@click.option(
-    "--type",
-    "workflow_type",
-    type=click.Choice(["standard", "express"]),
-    default="standard",
-    show_default=True,
-    help="The workflow type: Express workflows have no 25,000-event history quota.",
-)
-@click.option(
-    "--execution-arn-key",
-    default="sfn_execution_arn",
-    show_default=True,
-    metavar="KEY",
-    help="The event key the handlers read the execution ARN from "
-    "(@state_offload(execution_arn_key=...)).",
-)
-@click.option("--strict", is_flag=True, help="Warnings fail the check too.")
-@click.option(
-    "--ignore",
-    "ignored",
-    multiple=True,
-    metavar="CODE",
-    help="Do not report CODE (repeatable). A state's Comment may hold sfn-offload:ignore=CODE,...",
-)
-def check(
-    definition: IO[str],
-    as_json: bool,
-    workflow_type: str,
-    execution_arn_key: str,
-    strict: bool,
-    ignored: tuple[str, ...],
-) -> None:
-    """Check a state machine definition (JSONPath or JSONata) for the shapes where the
-    262,144-byte limit or the history quota still bites a decorated task (docs/cli.md).
-
-    DEFINITION is an ASL file (${name} placeholders may stand for Lambda ARNs), or - for stdin.
-    Each finding gives the state's JSON pointer, a severity, a code and the fix.
-    """
-    try:
-        findings = check_definition(
-            load_definition(definition),
-            workflow_type="express" if workflow_type == "express" else "standard",
-            execution_arn_key=execution_arn_key,
-            ignore=ignored,
-        )
-    except DefinitionError as exc:
-        click.echo(f"error: {definition.name}: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except ConfigurationError as exc:
-        raise click.BadParameter(str(exc), param_hint="--ignore") from exc
-    if as_json:
-        report = to_json(findings, source=definition.name, strict=strict)
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        click.echo(format_text(findings, source=definition.name))
-    if failing(findings, strict=strict):
-        sys.exit(EXIT_DATA)
+cli.add_command(check)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
