@@ -5,8 +5,9 @@ Plain functions; no click, no printing.
 - :func:`ensure_table`: DynamoDB table with ``partition_key`` (S, HASH) / ``sort_key`` (N, RANGE),
   on-demand billing and TTL on ``expires_at`` (the py2sfn-task-tools schema).
 - :func:`ensure_bucket`: S3 bucket with SSE-S3 default encryption, every public access block
-  setting on, and lifecycle rules expiring ``sfn-offload/`` and ``workflow_state_data/`` after
-  the same number of days as the items' TTL.
+  setting on, and lifecycle rules expiring every prefix sfn-offload writes (the configured
+  ``s3_prefix``, ``sfn-offload/`` by default, and ``workflow_state_data/``) after the same number
+  of days as the items' TTL.
 - :func:`cloudformation_template`: the same resources as CloudFormation YAML.
 
 A resource that already exists is validated, never changed: each requirement becomes a
@@ -19,6 +20,7 @@ AWSTemplateFormatVersion: "2010-09-09"
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,13 +31,37 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Check", "SetupResult", "cloudformation_template", "ensure_bucket", "ensure_table"]
+__all__ = [
+    "Check",
+    "SetupResult",
+    "cloudformation_template",
+    "ensure_bucket",
+    "ensure_table",
+    "expiring_prefixes",
+]
 
 KEY_SCHEMA: Final = (("partition_key", "S", "HASH"), ("sort_key", "N", "RANGE"))
 TTL_ATTRIBUTE: Final = "expires_at"
 #: Prefixes of the objects sfn-offload writes: the decorator's default ``s3_prefix`` and the
 #: overflow objects of ``StateDataClient`` (py2sfn-task-tools' layout).
 EXPIRING_PREFIXES: Final = ("sfn-offload/", f"{LEGACY_S3_PREFIX}/")
+
+
+def expiring_prefixes(s3_prefix: str = "sfn-offload/") -> tuple[str, ...]:
+    """Every prefix sfn-offload writes objects under with ``s3_prefix`` configured (value
+    layout payloads and item files, then ``StateDataClient`` overflow); ``""`` is the whole
+    bucket.
+
+    >>> expiring_prefixes("team-a/")
+    ('team-a/', 'workflow_state_data/')
+    >>> expiring_prefixes("")
+    ('',)
+    """
+    if not s3_prefix:
+        return ("",)
+    return tuple(dict.fromkeys((s3_prefix, f"{LEGACY_S3_PREFIX}/")))
+
+
 _NO_ENCRYPTION: Final = "ServerSideEncryptionConfigurationNotFoundError"
 _NO_PUBLIC_ACCESS_BLOCK: Final = "NoSuchPublicAccessBlockConfiguration"
 _NO_LIFECYCLE: Final = "NoSuchLifecycleConfiguration"
@@ -162,21 +188,25 @@ def ensure_table(client: DynamoDBClient, table: str) -> SetupResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _lifecycle_rules(ttl_days: int) -> list[dict[str, Any]]:
+def _lifecycle_rules(ttl_days: int, prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
         {
-            "ID": f"sfn-offload-expire-{prefix.rstrip('/').replace('_', '-')}",
+            "ID": "sfn-offload-expire-"
+            + (re.sub(r"[^A-Za-z0-9-]+", "-", prefix.rstrip("/")) or "all"),
             "Filter": {"Prefix": prefix},
             "Status": "Enabled",
             "Expiration": {"Days": ttl_days},
         }
-        for prefix in EXPIRING_PREFIXES
+        for prefix in prefixes
     ]
 
 
-def ensure_bucket(client: S3Client, bucket: str, *, ttl_days: int) -> SetupResult:
-    """Create ``bucket`` with encryption, public access blocked and lifecycle expiry, or
-    validate it."""
+def ensure_bucket(
+    client: S3Client, bucket: str, *, ttl_days: int, s3_prefix: str = "sfn-offload/"
+) -> SetupResult:
+    """Create ``bucket`` with encryption, public access blocked and lifecycle expiry of every
+    prefix sfn-offload writes (:func:`expiring_prefixes`), or validate it."""
+    prefixes = expiring_prefixes(s3_prefix)
     where = f"bucket {bucket!r}"
     try:
         with translate_aws_errors("S3.HeadBucket", where):
@@ -212,13 +242,13 @@ def ensure_bucket(client: S3Client, bucket: str, *, ttl_days: int) -> SetupResul
         with translate_aws_errors("S3.PutBucketLifecycleConfiguration", where):
             client.put_bucket_lifecycle_configuration(
                 Bucket=bucket,
-                LifecycleConfiguration={"Rules": _lifecycle_rules(ttl_days)},  # type: ignore[typeddict-item]
+                LifecycleConfiguration={"Rules": _lifecycle_rules(ttl_days, prefixes)},  # type: ignore[typeddict-item]
             )
         created = True
     result = SetupResult("bucket", bucket, created)
     result.checks.append(_check_encryption(client, bucket))
     result.checks.append(_check_public_access(client, bucket))
-    result.checks.extend(_check_lifecycle(client, bucket, ttl_days))
+    result.checks.extend(_check_lifecycle(client, bucket, ttl_days, prefixes))
     return result
 
 
@@ -272,11 +302,13 @@ def _rule_prefix(rule: dict[str, Any]) -> str | None:
     return str(rule["Prefix"]) if "Prefix" in rule else None
 
 
-def _check_lifecycle(client: S3Client, bucket: str, ttl_days: int) -> list[Check]:
+def _check_lifecycle(
+    client: S3Client, bucket: str, ttl_days: int, prefixes: tuple[str, ...]
+) -> list[Check]:
     found = _get(client, "GetBucketLifecycleConfiguration", bucket, _NO_LIFECYCLE)
     rules = [r for r in (found or {}).get("Rules", []) if r.get("Status") == "Enabled"]
     checks = []
-    for prefix in EXPIRING_PREFIXES:
+    for prefix in prefixes:
         days = [
             r["Expiration"]["Days"]
             for r in rules
@@ -308,7 +340,9 @@ def _check_lifecycle(client: S3Client, bucket: str, ttl_days: int) -> list[Check
 # --------------------------------------------------------------------------------------------
 
 
-def cloudformation_template(*, table: str | None, bucket: str | None, ttl_days: int) -> str:
+def cloudformation_template(
+    *, table: str | None, bucket: str | None, ttl_days: int, s3_prefix: str = "sfn-offload/"
+) -> str:
     """CloudFormation YAML creating the same table and bucket as :func:`ensure_table` and
     :func:`ensure_bucket`."""
     q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
@@ -369,7 +403,7 @@ def cloudformation_template(*, table: str | None, bucket: str | None, ttl_days: 
             "      LifecycleConfiguration:",
             "        Rules:",
         ]
-        for rule in _lifecycle_rules(ttl_days):
+        for rule in _lifecycle_rules(ttl_days, expiring_prefixes(s3_prefix)):
             lines += [
                 f"          - Id: {rule['ID']}",
                 "            Status: Enabled",
