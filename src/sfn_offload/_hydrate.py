@@ -40,6 +40,8 @@ from .wire.references import Reference, find_references, map_run_of
 __all__ = ["HydrateResult", "ResultWriterMode", "hydrate", "hydrate_event", "resolve"]
 
 ResultWriterMode = Literal["strict", "tolerant", "off"]
+#: What a keys-only listing reads per element, at least (its digest, 64 hex characters).
+_DIGEST_ROW_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,10 @@ def resolve(
         for ref in references:
             repo.check_allowed(ref.pointer, label(ref))
     if reader is not None:
-        references = [bind(ref, reader, repo, label(ref), trusted=trusted) for ref in references]
+        references = [
+            bind(ref, reader, repo, label(ref), trusted=trusted, max_bytes=max_bytes)
+            for ref in references
+        ]
     singles = [ref for ref in references if not ref.is_list]
     labels = {id(ref): label(ref) for ref in references}
     loaded = repo.load_many(
@@ -144,6 +149,7 @@ def bind(
     where: str,
     *,
     trusted: bool = False,
+    max_bytes: int | None = None,
 ) -> Reference:
     """``ref`` if ``reader`` may read what it names, else refused with
     :class:`ForeignDataError`.
@@ -151,8 +157,9 @@ def bind(
     A reference with a digest may be read wherever it points (the digest is checked). So may a
     list whose partition key ends in its digest (``:list-<20 hex>``, the decorator's fan-out
     lists): a whole list is checked against it as it is read; an element gets the SHA-256 the
-    list records for it (one keys-only Query), and is checked against that. Everything else
-    must lie in the reader's namespace.
+    list records for it (one keys-only Query, which reads every element's digest: refused when
+    those alone would pass ``max_bytes``), and is checked against that. Everything else must lie
+    in the reader's namespace.
     """
     if ref.verifiable or ref.kind == "result-writer":
         return ref  # a digest vouches for it; ResultWriter output is checked by its reader
@@ -162,6 +169,11 @@ def bind(
     if ref.kind in ("list", "py2sfn-list") and key_digest(ref.pointer.key) is not None:
         return ref  # load_partition checks the elements against the key's digest
     if ref.kind == "element" and ref.list_count and key_digest(ref.pointer.key) is not None:
+        if max_bytes is not None and ref.list_count * _DIGEST_ROW_BYTES > max_bytes:
+            raise PayloadTooLargeError(
+                f"{where}: checking an element of a list of {ref.list_count} against the list's "
+                f"digest reads every element's digest, over the {max_bytes}-byte hydration cap"
+            )
         if not trusted:
             repo.check_allowed(ref.pointer, where)
         pointer = repo.element_by_key_digest(ref.pointer, ref.list_count, where)

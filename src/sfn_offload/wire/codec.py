@@ -177,15 +177,16 @@ def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
     return writer.write(value)
 
 
-def _is_plain(value: Any) -> bool:
+def _is_plain(value: Any, depth: int = 0) -> bool:
     """True when ``value`` holds only the exact types in ``_PLAIN_TYPES``.
 
     Scanned level by level with ``gc.get_referents`` (the children of every container of a level
     in one C call), several times faster than a Python walk; a level holding anything else, or
     more levels than the encoder goes (a cycle), sends the value down the careful path.
+    ``depth`` is how deep ``value`` already sits in the whole value.
     """
     level = [value]
-    for _ in range(_MAX_DEPTH + 1):
+    for _ in range(_MAX_DEPTH + 1 - depth):
         types = set(map(type, level))
         if not _PLAIN_TYPES.issuperset(types):
             return False
@@ -226,7 +227,7 @@ class _Writer:
     def _value(self, value: Any, depth: int, path: set[int]) -> str:
         if depth > _MAX_DEPTH:
             raise ValueError("nested too deeply")
-        if _is_plain(value):
+        if _is_plain(value, depth):
             return self.encoder.encode(value)
         if isinstance(value, str):
             return self.encoder.encode(value)  # the C encoder writes a subclass's characters
@@ -475,30 +476,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+#: Inflation proceeds in pieces of this size, so that stopping at a cap never holds more than
+#: the cap and one piece (zlib would otherwise build its output in blocks and copy them whole).
+_INFLATE_STEP: Final = 1024 * 1024
+
+
 def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = None) -> bytes:
     """The JSON bytes of a stored payload (decompressed), capped at ``max_bytes``.
 
-    The cap guards against gzip bombs and against hydrating more than a Lambda's memory holds.
+    The cap guards against gzip bombs and against hydrating more than a Lambda's memory holds:
+    inflation stops as soon as the output passes it, having held at most the cap, one megabyte
+    and the compressed input.
     """
     if encoding == ENCODING_GZIP:
-        inflater = zlib.decompressobj(wbits=31)
-        limit = 0 if max_bytes is None else max_bytes + 1
-        try:
-            raw = inflater.decompress(body, limit)
-        except zlib.error as exc:
-            raise PayloadEncodingError(f"{where}: gzip payload does not decompress") from exc
-        if not inflater.eof:
-            if max_bytes is not None and len(raw) > max_bytes:
-                raise PayloadTooLargeError(
-                    f"{where}: payload inflates past the {max_bytes}-byte hydration cap"
-                )
-            raise PayloadEncodingError(f"{where}: gzip payload is truncated")
-        if inflater.unused_data:
-            # A second gzip member or junk after the stream: we never write either, and
-            # silently ignoring bytes would decode something other than what was stored.
-            raise PayloadEncodingError(
-                f"{where}: gzip payload has trailing bytes after the compressed stream"
-            )
+        raw = _gunzip(body, where, max_bytes)
     elif encoding == ENCODING_JSON:
         raw = body
     else:
@@ -508,6 +499,36 @@ def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = N
     if max_bytes is not None and len(raw) > max_bytes:
         raise PayloadTooLargeError(f"{where}: payload is over the {max_bytes}-byte hydration cap")
     return raw
+
+
+def _gunzip(body: bytes, where: str, max_bytes: int | None) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    pieces: list[bytes] = []
+    total = 0
+    pending = body
+    try:
+        while True:
+            piece = inflater.decompress(pending, _INFLATE_STEP)
+            pending = inflater.unconsumed_tail
+            pieces.append(piece)
+            total += len(piece)
+            if max_bytes is not None and total > max_bytes:
+                raise PayloadTooLargeError(
+                    f"{where}: payload inflates past the {max_bytes}-byte hydration cap"
+                )
+            if inflater.eof or (not piece and not pending):
+                break
+    except zlib.error as exc:
+        raise PayloadEncodingError(f"{where}: gzip payload does not decompress") from exc
+    if not inflater.eof:
+        raise PayloadEncodingError(f"{where}: gzip payload is truncated")
+    if inflater.unused_data:
+        # A second gzip member or junk after the stream: we never write either, and silently
+        # ignoring bytes would decode something other than what was stored.
+        raise PayloadEncodingError(
+            f"{where}: gzip payload has trailing bytes after the compressed stream"
+        )
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def loads(raw: bytes, *, where: str, allow_constants: bool = False) -> Any:
