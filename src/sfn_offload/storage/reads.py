@@ -329,13 +329,16 @@ class Reads:
         if count is not None:
             rows = [(i, r) for i, r in rows if i < count]
         expected = count if count is not None else max((i for i, _ in rows), default=-1) + 1
+        _check_one_write(rows, where)  # before gaps: a concurrent writer may have made them
         if len(rows) != expected:
             raise NoItemFound(
                 f"{where}: indices {_missing(rows, expected)} are missing from a list of "
                 f"{expected}; refusing to return a list with silent gaps"
             )
-        _check_list(rows, root, where)
+        # What a digest vouches for first (a replaced element is an integrity error), then the
+        # elements' own record of their list (a mix of two writes).
         _check_key_digest(rows, partition_key, where)
+        _check_list(rows, root, where)
         pointers = []
         wheres = []
         for index, record in rows:
@@ -460,6 +463,16 @@ def _check_list(rows: Sequence[tuple[int, Record]], root: str | None, where: str
         raise ConcurrentWriteError(
             f"{where}: the list's elements are not those of one write (elements missing, extra or "
             "from a concurrent write); refusing it"
+        )
+
+
+def _check_one_write(rows: Sequence[tuple[int, Record]], where: str) -> None:
+    """Refuse rows that record different lists (elements of two writes)."""
+    lists = {(r.member.root, r.member.count) for _, r in rows if r.member is not None}
+    if len(lists) > 1:
+        raise ConcurrentWriteError(
+            f"{where}: the list holds elements of {len(lists)} different writes (two writers of "
+            "this key ran at once); refusing a mixed list"
         )
 
 
