@@ -344,3 +344,50 @@ def test_given_a_gzip_payload_when_decoded_then_value_and_cap_apply_to_inflated_
     assert decode(enc.body, enc.encoding, where="w", max_bytes=enc.json_size) == _COMPRESSIBLE
     with pytest.raises(PayloadTooLargeError):
         decode(enc.body, enc.encoding, where="w", max_bytes=enc.size)
+
+
+# --------------------------------------------------------------------------------------------
+# keys JSON writes alike (issue #14)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "1": "b"},
+        {True: 1, "true": 2},
+        {None: 1, "null": 2},
+        {1.5: 1, "1.5": 2},
+        {"outer": [{"x": 0, 2: "a", "2": "b"}]},
+    ],
+)
+def test_given_two_keys_json_writes_alike_when_encoded_then_refused(value: Any) -> None:
+    """``{1: "a", "1": "b"}`` would be written with two keys "1" and read back with one value
+    lost: refused, naming where."""
+    with pytest.raises(PayloadEncodingError, match="two keys that JSON writes alike"):
+        dumps(value)
+
+
+def test_given_one_non_string_key_when_encoded_then_it_is_written_as_a_string() -> None:
+    assert dumps({1: "a", "2": "b"}) == b'{"1":"a","2":"b"}'
+
+
+def test_a_decorated_handler_refuses_a_result_with_keys_json_writes_alike() -> None:
+    from fakes import memory_repo
+    from sfn_offload import state_offload
+
+    @state_offload(repository=memory_repo())
+    def handler(event: Any, context: Any) -> Any:
+        return {"ok": {1: "a", "1": "b"}}
+
+    with pytest.raises(PayloadEncodingError, match=r"at \$\.ok has two keys"):
+        handler({}, None)
+
+
+def test_a_tuple_is_copied_as_the_list_json_writes() -> None:
+    from sfn_offload.wire.paths import assign, shallow_copy
+
+    value = {"rows": ("a", "b")}
+    out = assign(shallow_copy(value), ("rows", 1), "B", set())
+    assert out == {"rows": ["a", "B"]}
+    assert value == {"rows": ("a", "b")}  # the caller's tuple is untouched

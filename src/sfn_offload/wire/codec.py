@@ -186,15 +186,23 @@ def _is_plain(value: Any, depth: int = 0) -> bool:
     ``depth`` is how deep ``value`` already sits in the whole value.
     """
     level = [value]
+    types = {type(value)}
     for _ in range(_MAX_DEPTH + 1 - depth):
-        types = set(map(type, level))
         if not _PLAIN_TYPES.issuperset(types):
             return False
-        if dict in types and not _NON_STR_KEY_TYPES.isdisjoint(types) and _non_str_keys(level):
-            return False
-        level = gc.get_referents(*level)
-        if not level:
+        children = gc.get_referents(*level)
+        if not children:
             return True
+        child_types = set(map(type, children))
+        # A dict's keys are among its referents: only when those hold a non-string scalar can
+        # a dict of this level have a key JSON turns into a string.
+        if (
+            dict in types
+            and not _NON_STR_KEY_TYPES.isdisjoint(child_types)
+            and _non_str_keys(level)
+        ):
+            return False
+        level, types = children, child_types
     return False
 
 
