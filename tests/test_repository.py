@@ -475,9 +475,11 @@ def test_given_a_tampered_item_then_even_a_digest_less_read_is_checked_against_t
     repo.write_items(None, PK, [repo.encode({"amount": 100})])
     address = Address("state", PK, 0)
     ddb.data[address] = dataclasses.replace(ddb.data[address], body=b'{"amount":9000}')
-    with pytest.raises(IntegrityError, match="bytes recorded for it") as caught:
+    with pytest.raises(IntegrityError, match="not the size recorded for it") as caught:
         repo.read_partition("state", PK)
-    assert "15" not in str(caught.value)  # the stored size is not told
+    # neither the stored size nor the item's record of it (the input did not say it)
+    assert "15" not in str(caught.value)
+    assert "14" not in str(caught.value)
 
 
 @pytest.mark.parametrize("layout", ["overflow", "direct"])

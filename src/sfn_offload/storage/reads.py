@@ -277,7 +277,7 @@ class Reads:
         recorded = item if item is not None else record
         if (recorded.sha256, recorded.size) != (pointer.sha256, pointer.size):
             # Hash again only when the item records something the pointer did not vouch for.
-            verify(body, size=recorded.size, sha256=recorded.sha256, where=where)
+            verify(body, size=recorded.size, sha256=recorded.sha256, where=where, from_input=False)
         encoding = recorded.encoding if pointer.sha256 is None else pointer.encoding
         if (
             pointer.sha256 is not None
@@ -409,9 +409,13 @@ def _unread(
     """The error for an object left unread because it is longer than it may be."""
     recorded = _recorded_size(pointer, item)
     if recorded is not None and (max_bytes is None or recorded <= max_bytes):
+        # The pointer's size came with the input; an item's is stored data, not repeated.
+        said = (
+            f"the {recorded} bytes the pointer records" if pointer.size else "what its item records"
+        )
         return IntegrityError(
-            f"{where}: the stored object is not the {recorded} bytes the pointer records "
-            "(truncated, extended or replaced); it was not read"
+            f"{where}: the stored object is not {said} (truncated, extended or replaced); it was "
+            "not read"
         )
     return PayloadTooLargeError(
         f"{where}: the stored object is over the {max_bytes}-byte hydration cap; it was not read"

@@ -464,13 +464,20 @@ def encode(
     )
 
 
-def verify(body: bytes, *, size: int | None, sha256: str | None, where: str) -> None:
-    """Check stored bytes against the size and digest a pointer recorded."""
+def verify(
+    body: bytes, *, size: int | None, sha256: str | None, where: str, from_input: bool = True
+) -> None:
+    """Check stored bytes against the size and digest a pointer recorded.
+
+    ``from_input=False`` when the size was recorded in storage (an item's own record), not in
+    the pointer the input carried: the message then does not repeat it.
+    """
     # Messages name what the pointer recorded (it came with the input), never the size or
     # digest of what is stored: those would make a refused read an oracle for other data.
     if size is not None and len(body) != size:
+        recorded = f"the {size} bytes" if from_input else "the size"
         raise IntegrityError(
-            f"{where}: the stored payload is not the {size} bytes recorded for it (truncated, "
+            f"{where}: the stored payload is not {recorded} recorded for it (truncated, "
             "extended or replaced); refusing to use it"
         )
     if sha256 is not None and digest(body) != sha256.lower():
