@@ -30,6 +30,7 @@ from sfn_offload import (
     hydrate,
     state_offload,
 )
+from sfn_offload._identity import resolve_identity
 from sfn_offload.storage import Address, AwsClients, PayloadRepository, Record
 from sfn_offload.wire import Pointer
 from sfn_offload.wire.codec import digest
@@ -40,7 +41,9 @@ WRITES = {"PutItem", "BatchWriteItem", "PutObject", "DeleteObjects", "DeleteObje
 GOOD_DDB = {"good": "dynamodb", "n": 1}
 GOOD_S3 = {"good": "s3", "text": "s" * 1_500}
 GOOD_LIST = [{"e": 0}, {"e": 1}, {"e": 2}]
-LIST_PK = "good:list"
+#: A list of the execution the cases run in (EXECUTION_ARN): lists without a digest can only be
+#: read by their own execution.
+LIST_PK = f"{resolve_identity({'sfn_execution_arn': EXECUTION_ARN}, None).namespace}:list"
 
 
 class Opaque:

@@ -523,14 +523,29 @@ class TestSetup:
         assert all(block["PublicAccessBlockConfiguration"].values())
         rules = s3.get_bucket_lifecycle_configuration(Bucket="payload-bucket")["Rules"]
         assert sorted((r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules) == [
-            ("sfn-offload/", 7),
-            ("workflow_state_data/", 7),
+            ("sfn-offload/", 380),  # the default lifetime: a Standard execution's year + redrive
+            ("workflow_state_data/", 380),
         ]
         second = invoke("setup", "--table", "payloads", "--bucket", "payload-bucket")
         assert "table payloads: exists" in second.stdout
         assert "bucket payload-bucket: exists" in second.stdout
         assert second.stdout.count("  ok ") == 7  # 3 table checks, 4 bucket checks
         assert "SFN_OFFLOAD_TABLE=payloads SFN_OFFLOAD_BUCKET=payload-bucket" in second.stdout
+
+    def test_the_lifecycle_rules_cover_a_custom_s3_prefix(self) -> None:
+        """GIVEN functions writing under SFN_OFFLOAD_S3_PREFIX=team-a/ WHEN setup runs with it
+        THEN the bucket's lifecycle expires that prefix too, and a bucket without a rule for it
+        is reported."""
+        invoke("setup", "--bucket", "payload-bucket", "--s3-prefix", "team-a/", "--ttl-days", "9")
+        rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket="payload-bucket")
+        assert sorted(r["Filter"]["Prefix"] for r in rules["Rules"]) == [
+            "team-a/",
+            "workflow_state_data/",
+        ]
+        other = invoke(
+            "setup", "--bucket", "payload-bucket", "--ttl-days", "9", code=EXIT_DATA
+        ).stdout
+        assert "MISMATCH lifecycle sfn-offload/" in other
 
     def test_a_table_with_another_key_schema_is_reported_and_exits_1(self) -> None:
         boto3.client("dynamodb").create_table(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sfn_offload import ConfigurationError, OffloadConfig
-from sfn_offload._config import ENV, MAX_ITEM_BUDGET_BYTES
+from sfn_offload._config import DEFAULT_TTL_DAYS, ENV, MAX_ITEM_BUDGET_BYTES
 
 # --------------------------------------------------------------------------------------------
 # precedence
@@ -19,7 +19,7 @@ def test_given_no_environment_then_defaults_apply() -> None:
     cfg = OffloadConfig.from_env({})
     assert cfg.table is None
     assert cfg.bucket is None
-    assert cfg.ttl_days == 7
+    assert cfg.ttl_days == DEFAULT_TTL_DAYS == 380  # a Standard execution's year + redrive
     assert cfg.item_budget_bytes == 380_000
     assert cfg.compression == "none"
     assert cfg.compress_min_bytes == 1024
@@ -30,6 +30,8 @@ def test_given_no_environment_then_defaults_apply() -> None:
     assert cfg.kms_key_id is None
     assert cfg.expected_bucket_owner is None
     assert dict(cfg.endpoint_urls) == {}
+    assert cfg.cross_execution_reads is False
+    assert cfg.stop_state_machines == frozenset()
 
 
 def test_given_env_and_an_explicit_argument_then_the_argument_wins() -> None:
@@ -42,7 +44,7 @@ def test_given_env_and_an_explicit_argument_then_the_argument_wins() -> None:
 def test_given_an_explicit_none_then_it_counts_as_not_given() -> None:
     cfg = OffloadConfig.from_env({"SFN_OFFLOAD_TABLE": "env-table"}, table=None, ttl_days=None)
     assert cfg.table == "env-table"
-    assert cfg.ttl_days == 7
+    assert cfg.ttl_days == DEFAULT_TTL_DAYS
 
 
 def test_given_no_env_argument_then_os_environ_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,6 +74,14 @@ def test_given_the_constructor_then_the_environment_is_not_read(
         ("SFN_OFFLOAD_MAX_WORKERS", "4", "max_workers", 4),
         ("SFN_OFFLOAD_KMS_KEY_ID", "alias/state", "kms_key_id", "alias/state"),
         ("SFN_OFFLOAD_EXPECTED_BUCKET_OWNER", "1234" * 3, "expected_bucket_owner", "1234" * 3),
+        ("SFN_OFFLOAD_CROSS_EXECUTION_READS", "1", "cross_execution_reads", True),
+        ("SFN_OFFLOAD_CROSS_EXECUTION_READS", "false", "cross_execution_reads", False),
+        (
+            "SFN_OFFLOAD_STOP_STATE_MACHINES",
+            "orders, arn:aws:states:us-east-1:123456789012:stateMachine:billing",
+            "stop_state_machines",
+            {"orders", "arn:aws:states:us-east-1:123456789012:stateMachine:billing"},
+        ),
     ],
 )
 def test_given_each_sfn_offload_variable_then_it_sets_its_field(
@@ -97,6 +107,8 @@ def test_every_documented_variable_is_covered_by_this_file() -> None:
         "SFN_OFFLOAD_MAX_WORKERS",
         "SFN_OFFLOAD_KMS_KEY_ID",
         "SFN_OFFLOAD_EXPECTED_BUCKET_OWNER",
+        "SFN_OFFLOAD_CROSS_EXECUTION_READS",
+        "SFN_OFFLOAD_STOP_STATE_MACHINES",
     }
 
 
@@ -398,3 +410,18 @@ def test_given_positional_arguments_then_refused_keyword_only() -> None:
 def test_given_equal_settings_then_configs_compare_equal() -> None:
     env = {"SFN_OFFLOAD_TABLE": "state", "SFN_OFFLOAD_BUCKET": "bkt", **_LEGACY}
     assert OffloadConfig.from_env(env) == OffloadConfig.from_env(env)
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", ""])
+def test_given_a_non_boolean_cross_execution_flag_then_error_names_the_variable(raw: str) -> None:
+    env = {"SFN_OFFLOAD_CROSS_EXECUTION_READS": raw or " "}
+    with pytest.raises(ConfigurationError, match="SFN_OFFLOAD_CROSS_EXECUTION_READS"):
+        OffloadConfig.from_env(env)
+
+
+@pytest.mark.parametrize("machine", ["has space", "a" * 81, "arn:aws:states:x:1:execution:m:n"])
+def test_given_a_stop_state_machine_that_is_neither_name_nor_arn_then_refused(
+    machine: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="stop_state_machines"):
+        OffloadConfig(stop_state_machines=frozenset({machine}))

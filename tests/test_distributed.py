@@ -103,9 +103,16 @@ DISTRIBUTED = {
             "ResultPath": "$.results",
             "Next": "Collect",
         },
-        "Collect": {"Type": "Task", "Resource": "${collect}", "End": True},
+        "Collect": {
+            "Type": "Task",
+            "Resource": "${collect}",
+            "Parameters": {"results.$": "$.results", "sfn_execution_arn.$": "$$.Execution.Id"},
+            "End": True,
+        },
     },
 }
+#: An execution of state machine "m", whose Map Run the hand-written manifests below name.
+M_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:m:run-1"
 
 
 def test_distributed_map_end_to_end_on_moto(local: LocalStepFunctions) -> None:
@@ -198,13 +205,16 @@ def test_failed_and_pending_children_are_reported_not_dropped(local: LocalStepFu
         return event
 
     with pytest.raises(MapRunFailedError, match="1 child execution\\(s\\) FAILED and 1 PENDING"):
-        strict({"results": output}, None)
+        strict({"results": output, "sfn_execution_arn": M_EXECUTION}, None)
 
     @state_offload(result_writer="tolerant")
     def tolerant(event: dict[str, Any], context: Any) -> Any:
         return {"ok": len(event["results"]["succeeded"]), "failed": len(event["results"]["failed"])}
 
-    assert tolerant({"results": output}, None) == {"ok": 1, "failed": 1}
+    assert tolerant({"results": output, "sfn_execution_arn": M_EXECUTION}, None) == {
+        "ok": 1,
+        "failed": 1,
+    }
 
 
 def test_result_writer_bucket_must_be_allowed(local: LocalStepFunctions) -> None:
@@ -254,23 +264,25 @@ def test_hydration_cap_counts_result_writer_outputs_too() -> None:
     big = repo.write_value("ns:a", 0, repo.encode("x" * 6000)).to_dict()
     inner = repo.write_value("ns:b", 0, repo.encode("y" * 6000)).to_dict()
     body = json.dumps([{"ExecutionArn": "arn:x", "Output": json.dumps(inner)}]).encode()
-    repo.s3.put(Address("state-bucket", "out/SUCCEEDED_0.json"), Record(body))
+    repo.s3.put(Address("state-bucket", "out/1/SUCCEEDED_0.json"), Record(body))
     manifest = {
         "DestinationBucket": "state-bucket",
         "MapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:m/r:1",
         "ResultFiles": {
-            "SUCCEEDED": [{"Key": "out/SUCCEEDED_0.json"}],
+            "SUCCEEDED": [{"Key": "out/1/SUCCEEDED_0.json"}],
             "FAILED": [],
             "PENDING": [],
         },
     }
-    repo.s3.put(Address("state-bucket", "out/manifest.json"), Record(json.dumps(manifest).encode()))
+    manifest_body = Record(json.dumps(manifest).encode())
+    repo.s3.put(Address("state-bucket", "out/1/manifest.json"), manifest_body)
     event = {
         "a": big,
         "m": {
             "MapRunArn": manifest["MapRunArn"],
-            "ResultWriterDetails": {"Bucket": "state-bucket", "Key": "out/manifest.json"},
+            "ResultWriterDetails": {"Bucket": "state-bucket", "Key": "out/1/manifest.json"},
         },
+        "sfn_execution_arn": M_EXECUTION,
     }
     assert hydrate(event, repo, max_bytes=20_000)["m"] == ["y" * 6000]
     with pytest.raises(PayloadTooLargeError):

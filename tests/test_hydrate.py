@@ -36,9 +36,9 @@ def _pointer(repo: PayloadRepository, key: str, value: Any, *, index: int = 0) -
 
 
 def _list_pointer(repo: PayloadRepository, key: str, items: list[Any]) -> dict[str, Any]:
-    """A fan-out list pointer (py2sfn put_items layout), as the offload step builds it."""
-    repo.write_items(TABLE, key, [repo.encode(item) for item in items])
-    return Pointer("dynamodb", TABLE, key, count=len(items)).to_dict(with_items=True)
+    """A fan-out list pointer (py2sfn put_items layout) carrying the list's digest."""
+    root = repo.write_items(TABLE, key, [repo.encode(item) for item in items])
+    return Pointer("dynamodb", TABLE, key, sha256=root, count=len(items)).to_dict(with_items=True)
 
 
 def _clear_counters(repo: PayloadRepository) -> None:
@@ -357,6 +357,7 @@ def test_max_hydrate_bytes_applies_to_payloads_of_unknown_size() -> None:
         "items_result_key": "rows",
         "context_index": 0,
         "context_value": 1,
+        "sfn_execution_arn": EXECUTION_ARN,  # execution run-42: its py2sfn namespace
     }
 
     with pytest.raises(PayloadTooLargeError, match="hydration cap"):

@@ -98,7 +98,8 @@ def test_py2sfn_meta_with_the_function_arn_builds_the_execution_arn_in_its_parti
     context whose invoked_function_arn is in the aws, aws-cn or aws-us-gov partition
     WHEN a decorated handler runs
     THEN context.execution_arn is the execution ARN in that partition, region and account,
-    and context.state_data_client's namespace is the execution name (py2sfn's keys)."""
+    and context.state_data_client's namespace is the execution's (unique across state
+    machines), reading py2sfn's (the execution name) as a fallback."""
     event = {"meta": {"sfn_execution_name": "run-42", "sfn_state_machine_name": "orders"}}
     seen: list[Any] = []
 
@@ -108,7 +109,7 @@ def test_py2sfn_meta_with_the_function_arn_builds_the_execution_arn_in_its_parti
 
     handler(event, FakeLambdaContext(invoked_function_arn=function_arn))
 
-    assert seen == [(expected, "run-42")]
+    assert seen == [(expected, _namespace("run-42", expected))]
     ident = resolve_identity(event, FakeLambdaContext(invoked_function_arn=function_arn))
     assert (ident.namespace, ident.source) == (
         _namespace("run-42", expected),
@@ -292,8 +293,9 @@ def test_unknown_and_private_attributes_raise_attribute_error() -> None:
 def test_state_data_client_is_created_once_on_first_use_with_the_execution_name() -> None:
     """GIVEN a decorated handler in execution run-42
     WHEN it uses context.state_data_client twice
-    THEN it is the same StateDataClient, namespaced by the execution name and using the
-    decorator's table, so py2sfn-style keys come out ("run-42:<key>")."""
+    THEN it is the same StateDataClient, namespaced by the execution's namespace (the name and
+    a hash of the ARN: same-named executions of two state machines never share keys) and using
+    the decorator's table."""
     repo = memory_repo()
     seen: list[Any] = []
 
@@ -307,8 +309,8 @@ def test_state_data_client_is_created_once_on_first_use_with_the_execution_name(
     key = handler({"sfn_execution_arn": EXECUTION_ARN}, FakeLambdaContext())
 
     assert seen == [True, True]
-    assert key == "run-42:characters"
-    assert StateDataClient(TABLE, "run-42", repository=repo).get_item("characters") == {
+    assert key == "run-42.6eec097a:characters"
+    assert StateDataClient(TABLE, "run-42.6eec097a", repository=repo).get_item("characters") == {
         "name": "jerry"
     }
 

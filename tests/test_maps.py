@@ -411,7 +411,14 @@ def test_nested_maps_each_store_their_results(local: LocalStepFunctions) -> None
                 "ResultPath": "$.rows",
                 "Next": "Grand",
             },
-            "Grand": {"Type": "Task", "Resource": "${grand}", "End": True},
+            "Grand": {
+                "Type": "Task",
+                "Resource": "${grand}",
+                # The results of a Map run are read by a task of the same execution (they carry
+                # no digest): it says which with $$.Execution.Id (docs/maps.md).
+                "Parameters": {"rows.$": "$.rows", "sfn_execution_arn.$": "$$.Execution.Id"},
+                "End": True,
+            },
         },
     }
     run = local.run(definition, {"rows": list(range(30)), "cols": list(range(40))})

@@ -430,8 +430,8 @@ def test_a_map_iteration_gets_its_share_of_the_maps_output() -> None:
     THEN the result is offloaded (each iteration gets about 1/60 of the limit), while the same
     result outside a Map passes through."""
     repo = memory_repo()
-    repo.write_items(TABLE, "run:shards", [repo.encode(i) for i in range(60)])
-    shards = Pointer("dynamodb", TABLE, "run:shards", count=60).to_dict()
+    root = repo.write_items(TABLE, "run:shards", [repo.encode(i) for i in range(60)])
+    shards = Pointer("dynamodb", TABLE, "run:shards", sha256=root, count=60).to_dict()
     result = {"rows": "r" * 5_000}
 
     @state_offload(repository=repo)

@@ -309,10 +309,27 @@ def test_given_a_list_pointer_for_s3_when_parsed_then_refused() -> None:
         Pointer.from_dict(obj)
 
 
-@pytest.mark.parametrize("field", ["index", "size", "sha256"])
+@pytest.mark.parametrize("field", ["index", "size"])
 def test_given_a_list_pointer_with_value_fields_when_parsed_then_refused(field: str) -> None:
     with pytest.raises(PointerError, match=f"unexpected field.*'{field}'"):
         Pointer.from_dict(list_wire(**{field: wire()[field]}))
+
+
+def test_given_a_list_pointer_with_its_lists_digest_then_it_round_trips() -> None:
+    obj = list_wire(sha256="c" * 64)
+    pointer = Pointer.from_dict(obj)
+    assert (pointer.sha256, pointer.count) == ("c" * 64, obj["count"])
+    assert Pointer.from_dict(pointer.to_dict()) == pointer
+    assert pointer.to_dict(with_items=True)["ref"]["sha256"] == "c" * 64
+
+
+@pytest.mark.parametrize("sha", ["C" * 64, "c" * 63, 5, None])
+def test_given_a_list_pointer_with_a_bad_digest_then_refused(sha: Any) -> None:
+    obj = list_wire(sha256=sha)
+    if sha is None:
+        obj["sha256"] = None
+    with pytest.raises(PointerError, match="'sha256'"):
+        Pointer.from_dict(obj)
 
 
 @pytest.mark.parametrize("count", [-1, True, 2.0, "3", MAX_INDEX + 2])

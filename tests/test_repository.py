@@ -67,8 +67,20 @@ def sized(n: int) -> str:
     return "x" * (n - 2)
 
 
-def overflow_key(index: int, pk: str = PK, table: str = "state") -> Address:
-    return Address("bucket", f"workflow_state_data/{table}/{pk}/{index}", index)
+def overflow_prefix(index: int, pk: str = PK, table: str = "state") -> str:
+    """Where py2sfn put element ``index``'s overflow object; ours add ``/<digest>-<nonce>``."""
+    return f"workflow_state_data/{table}/{pk}/{index}/"
+
+
+def overflow_of(s3: MemoryStore, index: int, pk: str = PK) -> Address:
+    """The one overflow object of element ``index`` (fails if there is not exactly one)."""
+    (found,) = [a for a in s3.data if a.key.startswith(overflow_prefix(index, pk))]
+    return found
+
+
+def overflowing(s3: MemoryStore) -> list[int]:
+    """The indices that have an overflow object, one entry per object."""
+    return sorted(a.index for a in s3.data)
 
 
 def requests(*stores: MemoryStore) -> list[dict[str, int]]:
@@ -98,9 +110,11 @@ def test_given_a_payload_one_byte_over_the_budget_then_item_layout_overflows_to_
     pointer = repo.write_item(None, PK, 2, enc)
     item = ddb.data[Address("state", PK, 2)]
     assert item.body is None
-    assert item.redirect == overflow_key(2)  # py2sfn's key: workflow_state_data/{table}/{pk}/{i}
+    # py2sfn's key workflow_state_data/{table}/{pk}/{i}, then the digest and a per-write nonce
+    assert item.redirect == overflow_of(s3, 2)
+    assert item.redirect.key.startswith(overflow_prefix(2) + enc.sha256[:20] + "-")
     assert item.sha256 == enc.sha256
-    assert s3.data[overflow_key(2)].body == enc.body
+    assert s3.data[overflow_of(s3, 2)].body == enc.body
     assert pointer.backend == "dynamodb"
     assert repo.read_many([pointer]) == [sized(BUDGET + 1)]
 
@@ -110,21 +124,32 @@ def test_given_value_layout_then_small_goes_to_an_item_and_large_directly_to_s3(
     small = repo.write_value("run-1:result", 0, repo.encode(sized(BUDGET)))
     large = repo.write_value("run-1:result.rows", 3, repo.encode(sized(BUDGET + 1)))
     assert (small.backend, small.container, small.key) == ("dynamodb", "state", "run-1:result")
-    assert (large.backend, large.container, large.key) == (
-        "s3",
-        "bucket",
-        "sfn-offload/run-1:result.rows/3",
-    )
-    assert Address("bucket", "sfn-offload/run-1:result.rows/3", 3) in s3.data
+    key = f"sfn-offload/run-1:result.rows/3/{digest(large_body(repo))[:20]}"
+    assert (large.backend, large.container, large.key) == ("s3", "bucket", key)
+    assert Address("bucket", key, 3) in s3.data
     assert Address("state", "run-1:result.rows", 3) not in ddb.data  # one read, not two
     assert repo.read_many([small, large]) == [sized(BUDGET), sized(BUDGET + 1)]
 
 
+def large_body(repo: PayloadRepository) -> bytes:
+    return repo.encode(sized(BUDGET + 1)).body
+
+
 def test_given_a_custom_s3_prefix_then_value_layout_uses_it() -> None:
     repo, _, s3 = make(s3_prefix="team-a/payloads/")
-    pointer = repo.write_value("exec:out", 0, repo.encode(sized(BUDGET + 5)))
-    assert pointer.key == "team-a/payloads/exec:out/0"
-    assert list(s3.data) == [Address("bucket", "team-a/payloads/exec:out/0", 0)]
+    enc = repo.encode(sized(BUDGET + 5))
+    pointer = repo.write_value("exec:out", 0, enc)
+    assert pointer.key == f"team-a/payloads/exec:out/0/{enc.sha256[:20]}"
+    assert list(s3.data) == [Address("bucket", pointer.key, 0)]
+
+
+def test_given_value_layout_keys_that_end_in_the_digest_then_none_is_appended() -> None:
+    # GIVEN the decorator's partition keys, which already end in the payload's digest
+    repo, _, _ = make()
+    enc = repo.encode(sized(BUDGET + 5))
+    # WHEN written THEN the object key is unchanged: equal keys always mean equal bytes
+    pointer = repo.write_value(f"exec:out:{enc.sha256[:20]}", 0, enc)
+    assert pointer.key == f"sfn-offload/exec:out:{enc.sha256[:20]}/0"
 
 
 def test_given_a_bucket_only_setup_then_value_layout_writes_everything_to_s3() -> None:
@@ -186,7 +211,7 @@ def test_given_a_write_then_records_expire_ttl_days_from_now() -> None:
     repo, ddb, s3 = make(ttl_days=3)
     repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 1)))
     assert ddb.data[Address("state", PK, 0)].expires_at == NOW + 3 * DAY
-    assert s3.data[overflow_key(0)].expires_at == NOW + 3 * DAY
+    assert s3.data[overflow_of(s3, 0)].expires_at == NOW + 3 * DAY
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,9 +244,9 @@ def test_given_a_shorter_list_then_s3_overflow_of_removed_indices_is_deleted() -
     repo, _, s3 = make()
     big = sized(BUDGET + 1)
     repo.write_items(None, PK, [repo.encode(x) for x in ["s", big, "s", big, big]])
-    assert set(s3.data) == {overflow_key(1), overflow_key(3), overflow_key(4)}
+    assert overflowing(s3) == [1, 3, 4]
     repo.write_items(None, PK, [repo.encode("a"), repo.encode(big)])
-    assert set(s3.data) == {overflow_key(1)}  # kept: index 1 still overflows in place
+    assert overflowing(s3) == [1]  # one object: index 1's, rewritten (the list changed)
     assert repo.read_partition("state", PK) == ["a", big]
 
 
@@ -237,7 +262,7 @@ def test_given_an_empty_list_then_the_whole_old_list_and_its_overflow_are_remove
 def test_given_a_small_item_overwriting_a_large_one_then_the_orphan_object_is_deleted() -> None:
     repo, ddb, s3 = make()
     repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 1)))
-    assert overflow_key(0) in s3.data
+    assert overflowing(s3) == [0]
     pointer = repo.write_item(None, PK, 0, repo.encode("small"))
     assert s3.data == {}
     assert ddb.data[Address("state", PK, 0)].redirect is None
@@ -254,11 +279,13 @@ def test_given_a_small_element_overwriting_a_large_one_in_a_list_then_the_orphan
     assert repo.read_partition("state", PK) == ["a", "b"]
 
 
-def test_given_a_large_item_overwriting_a_large_one_then_the_object_is_replaced_in_place() -> None:
-    repo, _, s3 = make()
+def test_given_a_large_item_overwriting_a_large_one_then_the_old_object_is_deleted() -> None:
+    repo, ddb, s3 = make()
     repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 1)))
+    first = overflow_of(s3, 0)
     pointer = repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 7)))
-    assert list(s3.data) == [overflow_key(0)]
+    assert list(s3.data) == [ddb.data[Address("state", PK, 0)].redirect]
+    assert first not in s3.data  # a new object per write; the replaced one is deleted
     assert repo.read_many([pointer]) == [sized(BUDGET + 7)]
 
 
@@ -277,15 +304,16 @@ def test_given_a_retried_write_items_with_identical_data_then_nothing_new_is_wri
     assert repo.read_partition("state", PK) == values
 
 
-def test_given_a_retry_with_one_changed_element_then_only_that_element_is_rewritten() -> None:
+def test_given_a_list_with_one_changed_element_then_every_element_records_the_new_list() -> None:
+    # GIVEN a list written once
     repo, ddb, _ = make()
-    repo.write_items(None, PK, [repo.encode(v) for v in ["a", "b", "c"]])
-    before = dict(ddb.data)
-    repo.write_items(None, PK, [repo.encode(v) for v in ["a", "CHANGED", "c"]])
-    for index in (0, 2):
-        address = Address("state", PK, index)
-        assert ddb.data[address] is before[address]
-    assert ddb.data[Address("state", PK, 1)] is not before[Address("state", PK, 1)]
+    first = repo.write_items(None, PK, [repo.encode(v) for v in ["a", "b", "c"]])
+    # WHEN one element changes THEN the list's digest changes, and every element records it
+    # (reading the list checks they all belong to one write)
+    second = repo.write_items(None, PK, [repo.encode(v) for v in ["a", "CHANGED", "c"]])
+    assert first != second
+    members = [ddb.data[Address("state", PK, i)].member for i in range(3)]
+    assert {(m.root, m.count) for m in members if m is not None} == {(second, 3)}
     assert repo.read_partition("state", PK) == ["a", "CHANGED", "c"]
 
 
@@ -311,6 +339,26 @@ def test_given_the_item_write_fails_then_no_overflow_object_is_left_behind() -> 
     with pytest.raises(StoreError):
         repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 1)))
     assert s3.data == {}
+
+
+class FailingSecondPut(MemoryStore):
+    """A DynamoDB stand-in whose single writes succeed once, then fail."""
+
+    def put(self, address: Address, record: Record) -> Record | None:
+        if self.requests.get("put"):
+            raise StoreError("DynamoDB.PutItem failed: ThrottlingException", code="Throttling")
+        return super().put(address, record)
+
+
+def test_given_a_failed_overwrite_then_what_the_first_write_stored_is_still_read() -> None:
+    # GIVEN put_item v1 (overflowing to S3), then a put_item v2 of the same address that fails
+    repo, _, s3 = make(dynamodb=FailingSecondPut("dynamodb"))
+    first = repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 1)))
+    with pytest.raises(StoreError):
+        repo.write_item(None, PK, 0, repo.encode(sized(BUDGET + 9)))
+    # THEN the failed write cleaned up only its own object: v1 reads back whole
+    assert repo.read_many([first]) == [sized(BUDGET + 1)]
+    assert overflowing(s3) == [0]
 
 
 def test_given_the_batch_write_fails_then_no_overflow_objects_are_left_behind() -> None:
@@ -427,8 +475,11 @@ def test_given_a_tampered_item_then_even_a_digest_less_read_is_checked_against_t
     repo.write_items(None, PK, [repo.encode({"amount": 100})])
     address = Address("state", PK, 0)
     ddb.data[address] = dataclasses.replace(ddb.data[address], body=b'{"amount":9000}')
-    with pytest.raises(IntegrityError, match="longer than recorded"):
+    with pytest.raises(IntegrityError, match="not the size recorded for it") as caught:
         repo.read_partition("state", PK)
+    # neither the stored size nor the item's record of it (the input did not say it)
+    assert "15" not in str(caught.value)
+    assert "14" not in str(caught.value)
 
 
 @pytest.mark.parametrize("layout", ["overflow", "direct"])

@@ -298,7 +298,7 @@ def test_when_the_api_cannot_stop_the_task_fails_with_an_exception_named_after_t
 
     assert type(caught.value).__name__ == "FeatureDisabled"
     assert reason in str(caught.value)
-    assert "flag off" in str(caught.value)
+    assert "flag off" not in str(caught.value)  # the Lambda runtime logs messages: no cause
     assert sfn.stop_requests == []
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 # --8<-- [start:store]
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sfn_offload.errors import NoItemFound
-from sfn_offload.storage import Address, Record
+from sfn_offload.storage import Address, Membership, Record
 
-_COLUMNS = "container, key, idx, body, encoding, sha256, size, r_container, r_key, expires_at"
+_COLUMNS = (
+    "container, key, idx, body, encoding, sha256, size, r_container, r_key, expires_at, member"
+)
 
 
 class SqliteStore:
@@ -39,9 +41,13 @@ class SqliteStore:
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
         rows = [(*_key(a), *_columns(r)) for a, r in entries]
         with self._lock, self._db:
-            self._db.executemany(f"REPLACE INTO payloads VALUES ({', '.join('?' * 10)})", rows)
+            self._db.executemany(f"REPLACE INTO payloads VALUES ({', '.join('?' * 11)})", rows)
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+    def get_many(
+        self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
+    ) -> dict[Address, Record]:
+        # max_bytes may be ignored by a store that cannot tell a size before reading: the
+        # repository checks every size after the read.
         found = {}
         with self._lock:
             for address in dict.fromkeys(addresses):
@@ -61,12 +67,19 @@ class SqliteStore:
             )
 
     def query(
-        self, table: str, partition_key: str, *, keys_only: bool = False
+        self,
+        table: str,
+        partition_key: str,
+        *,
+        keys_only: bool = False,
+        below: int | None = None,
+        max_bytes: int | None = None,  # the repository checks what comes back
     ) -> list[tuple[int, Record]]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM payloads WHERE container=? AND key=? ORDER BY idx",
-                (table, partition_key),
+                f"SELECT {_COLUMNS} FROM payloads WHERE container=? AND key=? AND idx<? "
+                "ORDER BY idx",
+                (table, partition_key, 2**63 - 1 if below is None else below),
             ).fetchall()
         return [(row[2], _record(row)) for row in rows]
 
@@ -77,13 +90,18 @@ def _key(address: Address) -> tuple[str, str, int]:
 
 def _columns(r: Record) -> tuple[object, ...]:
     redirect = (r.redirect.container, r.redirect.key) if r.redirect else (None, None)
-    return (r.body, r.encoding, r.sha256, r.size, *redirect, r.expires_at)
+    member = f"{r.member.root} {r.member.count} {r.member.proof}" if r.member else None
+    return (r.body, r.encoding, r.sha256, r.size, *redirect, r.expires_at, member)
 
 
 def _record(row: tuple[object, ...]) -> Record:
-    _, _, index, body, encoding, sha256, size, r_container, r_key, expires_at = row
+    _, _, index, body, encoding, sha256, size, r_container, r_key, expires_at, member = row
     redirect = Address(str(r_container), str(r_key), int(index)) if r_key is not None else None
-    return Record(body, str(encoding), sha256, size, redirect, expires_at)  # type: ignore[arg-type]
+    list_of = None
+    if isinstance(member, str):  # the list this element belongs to: root, length, proof
+        root, count, proof = (member + " ").split(" ")[:3]
+        list_of = Membership(root, int(count), proof)
+    return Record(body, str(encoding), sha256, size, redirect, expires_at, list_of)  # type: ignore[arg-type]
 
 
 # --8<-- [end:store]

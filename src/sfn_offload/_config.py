@@ -35,6 +35,11 @@ __all__ = ["ENV", "MAX_ITEM_BUDGET_BYTES", "OPTION_ENV", "OffloadConfig", "optio
 #: metadata attributes; py2sfn-task-tools overflowed above 390,000 bytes of data. Never allow more.
 MAX_ITEM_BUDGET_BYTES: Final = 390_000
 DEFAULT_ITEM_BUDGET_BYTES: Final = 380_000
+#: Payloads must outlive every execution that can still read them: a Standard execution runs up
+#: to 365 days and can be redriven up to 14 days after it ends; one day more absorbs TTL and
+#: lifecycle rounding. Lower it to your state machines' ``TimeoutSeconds`` + 15 days to store
+#: less (docs/RELIABILITY.md, "Lifetime").
+DEFAULT_TTL_DAYS: Final = 380
 
 #: Environment variables read by :meth:`OffloadConfig.from_env` (the first that is set wins).
 ENV: Final[Mapping[str, tuple[str, ...]]] = {
@@ -50,6 +55,8 @@ ENV: Final[Mapping[str, tuple[str, ...]]] = {
     "max_workers": ("SFN_OFFLOAD_MAX_WORKERS",),
     "kms_key_id": ("SFN_OFFLOAD_KMS_KEY_ID",),
     "expected_bucket_owner": ("SFN_OFFLOAD_EXPECTED_BUCKET_OWNER",),
+    "cross_execution_reads": ("SFN_OFFLOAD_CROSS_EXECUTION_READS",),
+    "stop_state_machines": ("SFN_OFFLOAD_STOP_STATE_MACHINES",),
 }
 
 #: Environment variables of ``@state_offload``'s own options (argument > variable > default),
@@ -89,6 +96,11 @@ LEGACY_ENDPOINT_ENV: Final[Mapping[str, tuple[str, str]]] = {
 # Used with fullmatch: ``$`` in ``re.match`` also matches before a trailing newline.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 _TABLE = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+#: A state machine name (1-80 characters), or its ARN.
+_STATE_MACHINE = re.compile(
+    r"[0-9A-Za-z_\-]{1,80}"
+    r"|arn:aws[a-z\-]*:states:[a-z0-9\-]+:\d{12}:stateMachine:[0-9A-Za-z_\-]{1,80}"
+)
 _TABLE_ARN = re.compile(r"arn:aws[a-z\-]*:dynamodb:[a-z0-9\-]+:\d{12}:table/[A-Za-z0-9_.\-]{3,255}")
 
 
@@ -101,7 +113,10 @@ class OffloadConfig:
             ``expires_at``). ``SFN_OFFLOAD_TABLE``.
         bucket: S3 bucket for payloads too large for an item. ``SFN_OFFLOAD_BUCKET``, then
             py2sfn's ``SFN_DATA_S3_BUCKET``.
-        ttl_days: days until items expire (``expires_at``). ``SFN_OFFLOAD_TTL_DAYS``, default 7.
+        ttl_days: days until items and objects expire (``expires_at``). ``SFN_OFFLOAD_TTL_DAYS``,
+            default 380: longer than a Standard execution can run (365 days) plus the 14 days
+            it can be redriven, so data never expires under an execution that can still read
+            it. Shorter values must still exceed your executions' longest life.
         item_budget_bytes: largest encoded payload kept in a DynamoDB item; larger ones go to S3.
             At most 390,000 (DynamoDB's item limit is 409,600 bytes with keys and metadata).
             ``SFN_OFFLOAD_ITEM_BUDGET_BYTES``, default 380,000.
@@ -116,11 +131,18 @@ class OffloadConfig:
         expected_bucket_owner: account id sent as ``ExpectedBucketOwner`` on every S3 request.
         endpoint_urls: per-service endpoint overrides (``dynamodb``, ``s3``, ``stepfunctions``);
             defaults to py2sfn's ``*_ENDPOINT_URL`` variables when boto3's own are unset.
+        cross_execution_reads: let references without a digest (lists without their digest,
+            py2sfn Map events, Map results, ResultWriter manifests) name data of other
+            executions. Default off: they must name the reading execution's own namespace.
+            ``SFN_OFFLOAD_CROSS_EXECUTION_READS=1``.
+        stop_state_machines: the state machines ``StopExecution`` may stop (names or ARNs);
+            empty (default): whichever execution the input names. Comma-separated in
+            ``SFN_OFFLOAD_STOP_STATE_MACHINES``.
     """
 
     table: str | None = None
     bucket: str | None = None
-    ttl_days: int = 7
+    ttl_days: int = DEFAULT_TTL_DAYS
     item_budget_bytes: int = DEFAULT_ITEM_BUDGET_BYTES
     compression: Compression = "none"
     compress_min_bytes: int = 1024
@@ -131,6 +153,8 @@ class OffloadConfig:
     kms_key_id: str | None = None
     expected_bucket_owner: str | None = None
     endpoint_urls: Mapping[str, str] = field(default_factory=dict)
+    cross_execution_reads: bool = False
+    stop_state_machines: frozenset[str] = field(default=frozenset())
 
     def __post_init__(self) -> None:
         if self.table is not None and not (
@@ -171,6 +195,20 @@ class OffloadConfig:
             object.__setattr__(self, "allowed_buckets", frozenset({self.bucket}))
         object.__setattr__(self, "allowed_tables", frozenset(self.allowed_tables))
         object.__setattr__(self, "allowed_buckets", frozenset(self.allowed_buckets))
+        if type(self.cross_execution_reads) is not bool:
+            raise ConfigurationError(
+                f"cross_execution_reads must be True or False, got {self.cross_execution_reads!r}"
+            )
+        machines = self.stop_state_machines
+        if isinstance(machines, str):
+            machines = _split(machines)
+        object.__setattr__(self, "stop_state_machines", frozenset(machines))
+        for machine in self.stop_state_machines:
+            if not isinstance(machine, str) or not _STATE_MACHINE.fullmatch(machine):
+                raise ConfigurationError(
+                    f"stop_state_machines: {machine!r} is neither a state machine name nor a "
+                    "state machine ARN"
+                )
         # A read-only copy: the config is shared across warm invocations and must not change.
         object.__setattr__(self, "endpoint_urls", MappingProxyType(dict(self.endpoint_urls)))
 
@@ -249,8 +287,15 @@ _INT_FIELDS = frozenset({"ttl_days", "item_budget_bytes", "compress_min_bytes", 
 def _parse(name: str, raw: str, variable: str) -> Any:
     if name in _INT_FIELDS:
         return _int(raw.strip(), variable)
-    if name in ("allowed_tables", "allowed_buckets"):
+    if name in ("allowed_tables", "allowed_buckets", "stop_state_machines"):
         return _split(raw)
+    if name == "cross_execution_reads":
+        flag = raw.strip().lower()
+        if flag not in _TRUE | _FALSE:
+            raise ConfigurationError(
+                f"environment variable {variable}={raw!r} must be true/1/yes/on or false/0/no/off"
+            )
+        return flag in _TRUE
     return raw.strip()
 
 

@@ -12,24 +12,36 @@ A py2sfn Map-iteration event's element goes to ``event["context_value"]`` (where
 placeholder ``1`` was); its ``items_result_*`` keys stay, so ``get_item_for_map_iteration(event)``
 keeps working. py2sfn ``put_item`` results are left alone (they carry no marker; handlers call
 ``get_item(...)`` on them).
+
+**Bounded.** Everything is read under a cap on the JSON bytes of one event (default:
+:func:`sfn_offload._limits.hydrate_cap`), checked before each request and each body is read.
+
+**Bound to the execution.** References without a digest must name the reading execution's
+namespace (see :mod:`sfn_offload._identity`), unless ``cross_execution_reads`` is set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from ._identity import ExecutionIdentity, resolve_identity
+from ._limits import hydrate_cap
 from .distributed.result_writer import raise_for_failures, read_result_writer
-from .errors import MapRunFailedError, NoItemFound, PayloadTooLargeError
+from .errors import ForeignDataError, MapRunFailedError, NoItemFound, PayloadTooLargeError
 from .storage.reads import Loaded, ReadStats
 from .storage.repository import PayloadRepository
+from .wire.merkle import key_digest
 from .wire.paths import assign, shallow_copy
+from .wire.pointer import Pointer
 from .wire.references import Reference, find_references, map_run_of
 
 __all__ = ["HydrateResult", "ResultWriterMode", "hydrate", "hydrate_event", "resolve"]
 
 ResultWriterMode = Literal["strict", "tolerant", "off"]
+#: What a keys-only listing reads per element, at least (its digest, 64 hex characters).
+_DIGEST_ROW_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -75,22 +87,38 @@ def resolve(
     trusted: bool = False,
     max_bytes: int | None = None,
     where: str = "event",
+    reader: ExecutionIdentity | None = None,
 ) -> Resolved:
     """Replace ``references`` (every kind but ``result-writer``) in ``document`` with their data.
 
     Value references are loaded in one batch (BatchGetItem, concurrent S3); each list is read
     with Query, one request per MB of items. Allow-lists are enforced unless ``trusted``; sizes
-    and digests are verified; ``document`` itself is not modified.
+    and digests are verified; ``document`` itself is not modified. ``max_bytes`` caps the JSON
+    bytes loaded (default :func:`~sfn_offload._limits.hydrate_cap`). With ``reader``, references
+    without a digest must name that execution's namespace (:class:`ForeignDataError`); without,
+    they are not bound to an execution (the caller vouches for them: an operator's tool).
     """
+    max_bytes = hydrate_cap() if max_bytes is None else max_bytes
+
+    def label(ref: Reference) -> str:
+        return f"{where} at {ref.jsonpath}" if where else ref.jsonpath
+
+    if not trusted:  # the allow-lists first: nothing is read for a refused event
+        for ref in references:
+            repo.check_allowed(ref.pointer, label(ref))
+    if reader is not None:
+        references = [
+            bind(ref, reader, repo, label(ref), trusted=trusted, max_bytes=max_bytes)
+            for ref in references
+        ]
     singles = [ref for ref in references if not ref.is_list]
-    labels = {
-        id(ref): f"{where} at {ref.jsonpath}" if where else ref.jsonpath for ref in references
-    }
+    labels = {id(ref): label(ref) for ref in references}
     loaded = repo.load_many(
         [ref.pointer for ref in singles],
         trusted=trusted,
         max_bytes=max_bytes,
         wheres=[f"{labels[id(ref)]} ({ref.pointer.describe()})" for ref in singles],
+        lists=[ref.parent for ref in singles],
     )
     stats = loaded.stats
     found: dict[int, tuple[Any, int]] = {
@@ -99,7 +127,7 @@ def resolve(
     }
     for ref in references:
         if ref.is_list:
-            left = None if max_bytes is None else max_bytes - stats.json_bytes
+            left = max_bytes - stats.json_bytes
             part = _load_list(ref, repo, trusted=trusted, max_bytes=left, where=labels[id(ref)])
             stats.add(part.stats)
             # brackets and commas around the elements
@@ -114,13 +142,57 @@ def resolve(
     return Resolved(result, tuple(sized), stats)
 
 
+def bind(
+    ref: Reference,
+    reader: ExecutionIdentity,
+    repo: PayloadRepository,
+    where: str,
+    *,
+    trusted: bool = False,
+    max_bytes: int | None = None,
+) -> Reference:
+    """``ref`` if ``reader`` may read what it names, else refused with
+    :class:`ForeignDataError`.
+
+    A reference with a digest may be read wherever it points (the digest is checked). So may a
+    list whose partition key ends in its digest (``:list-<20 hex>``, the decorator's fan-out
+    lists): a whole list is checked against it as it is read; an element gets the SHA-256 the
+    list records for it (one keys-only Query, which reads every element's digest: refused when
+    those alone would pass ``max_bytes``), and is checked against that. Everything else must lie
+    in the reader's namespace.
+    """
+    if ref.verifiable or ref.kind == "result-writer":
+        return ref  # a digest vouches for it; ResultWriter output is checked by its reader
+    py2sfn = ref.kind in ("py2sfn-map", "py2sfn", "py2sfn-list")
+    if reader.admits(ref.pointer.key, py2sfn=py2sfn):
+        return ref
+    if ref.kind in ("list", "py2sfn-list") and key_digest(ref.pointer.key) is not None:
+        return ref  # load_partition checks the elements against the key's digest
+    if ref.kind == "element" and ref.list_count and key_digest(ref.pointer.key) is not None:
+        if max_bytes is not None and ref.list_count * _DIGEST_ROW_BYTES > max_bytes:
+            raise PayloadTooLargeError(
+                f"{where}: checking an element of a list of {ref.list_count} against the list's "
+                f"digest reads every element's digest, over the {max_bytes}-byte hydration cap"
+            )
+        if not trusted:
+            repo.check_allowed(ref.pointer, where)
+        pointer = repo.element_by_key_digest(ref.pointer, ref.list_count, where)
+        return replace(ref, pointer=pointer)
+    raise ForeignDataError(
+        f"{where}: {ref.pointer.describe()} carries no digest and lies outside the namespace of "
+        f"the reading {reader.describe()}; only data written for this execution can be read "
+        "without a digest (set cross_execution_reads / SFN_OFFLOAD_CROSS_EXECUTION_READS=1 to "
+        "share data between executions)"
+    )
+
+
 def _load_list(
-    ref: Reference, repo: PayloadRepository, *, trusted: bool, max_bytes: int | None, where: str
+    ref: Reference, repo: PayloadRepository, *, trusted: bool, max_bytes: int, where: str
 ) -> Loaded:
     pointer = ref.pointer
     if not trusted:
         repo.check_allowed(pointer, where)
-    if max_bytes is not None and max_bytes < 0:
+    if max_bytes < 0:
         raise PayloadTooLargeError(f"{where}: the hydration cap is already used up")
     try:
         return repo.load_partition(
@@ -130,6 +202,7 @@ def _load_list(
             trusted=trusted,
             max_bytes=max_bytes,
             where=f"{where} ({pointer.describe()})",
+            root=pointer.sha256,
         )
     except NoItemFound as exc:
         if ref.kind != "map-results":
@@ -149,6 +222,8 @@ def hydrate_event(
     py2sfn_namespace: str | None = None,
     max_bytes: int | None = None,
     result_writer: ResultWriterMode = "strict",
+    reader: ExecutionIdentity | None = None,
+    py2sfn_legacy_namespace: str | None = None,
 ) -> HydrateResult:
     """Hydrate ``event`` (see the module docstring) and say what was loaded.
 
@@ -158,9 +233,19 @@ def hydrate_event(
     the object becomes ``{"MapRunArn", "succeeded": [...], "failed": [...], "pending": [...]}``;
     ``"off"`` leaves it.
 
-    ``py2sfn_namespace`` is the execution name that local py2sfn Map events (without
-    ``items_result_partition_key``) are keyed under.
+    ``max_bytes`` caps the JSON bytes loaded (default :func:`~sfn_offload._limits.hydrate_cap`).
+    ``reader`` is the execution reading (default: found in the event, see
+    :func:`~sfn_offload._identity.resolve_identity`); references without a digest must name its
+    namespace unless the configuration sets ``cross_execution_reads``.
+
+    ``py2sfn_namespace`` is the namespace local py2sfn Map events (without
+    ``items_result_partition_key``) are keyed under (the decorator passes the execution's);
+    when their element is not there, ``py2sfn_legacy_namespace`` (py2sfn-task-tools' bare
+    execution name) is tried.
     """
+    max_bytes = hydrate_cap() if max_bytes is None else max_bytes
+    reader = reader or resolve_identity(event, None)
+    bound = None if repo.config.cross_execution_reads else reader
     found = find_references(
         event,
         default_table=repo.config.table or "",
@@ -171,33 +256,73 @@ def hydrate_event(
         return HydrateResult(event, ReadStats())
     manifests = [r for r in found if r.kind == "result-writer"]
     direct = [r for r in found if r.kind != "result-writer"]
-    resolved = resolve(event, direct, repo, max_bytes=max_bytes)
+    try:
+        resolved = resolve(event, direct, repo, max_bytes=max_bytes, reader=bound)
+    except NoItemFound:
+        legacy = _legacy_map_event(event, direct, py2sfn_legacy_namespace)
+        if legacy is None:
+            raise
+        resolved = resolve(event, legacy, repo, max_bytes=max_bytes, reader=bound)
     document, stats = resolved.document, resolved.stats
     copied: set[int] = set()
     for ref in manifests:
-        value = _read_results(ref, repo, max_bytes, stats, result_writer)
+        value = _read_results(ref, repo, max_bytes, stats, result_writer, reader, bound)
         document = assign(document, ref.path, value, copied) if ref.path else value
     return HydrateResult(document, stats, resolved.references + tuple(manifests))
+
+
+def _legacy_map_event(
+    event: Any, references: Sequence[Reference], legacy: str | None
+) -> list[Reference] | None:
+    """The references again, with a local py2sfn Map event keyed in py2sfn-task-tools' own
+    namespace (where data it wrote lives), or ``None`` when there is nothing to try."""
+    if not legacy or not isinstance(event, Mapping) or event.get("items_result_partition_key"):
+        return None
+    key = event.get("items_result_key")
+    out, changed = [], False
+    for ref in references:
+        if ref.kind == "py2sfn-map" and isinstance(key, str):
+            p = ref.pointer
+            alternative = Pointer(p.backend, p.container, f"{legacy}:{key}", p.index)
+            out.append(replace(ref, pointer=alternative))
+            changed = True
+        else:
+            out.append(ref)
+    return out if changed else None
 
 
 def _read_results(
     ref: Reference,
     repo: PayloadRepository,
-    max_bytes: int | None,
+    max_bytes: int,
     stats: ReadStats,
     mode: ResultWriterMode,
+    reader: ExecutionIdentity,
+    bound: ExecutionIdentity | None,
 ) -> Any:
     """A ResultWriter output's children's outputs, themselves hydrated (one level deep)."""
     assert ref.node is not None
-    runs = read_result_writer(ref.node, repo, trusted=False)
-    # The cap is for the whole event: the children's pointers get what is left.
-    left = None if max_bytes is None else max_bytes - stats.json_bytes
-    if left is not None and left < 0:
+    # The cap is for the whole event: the result files, then the children's pointers, get what
+    # is left.
+    left = max_bytes - stats.json_bytes
+    if left < 0:
         raise PayloadTooLargeError(
-            f"event at {ref.jsonpath}: the event already loaded {stats.json_bytes} bytes, over "
-            f"the {max_bytes}-byte hydration cap"
+            f"event at {ref.jsonpath}: the event already loaded more than the {max_bytes}-byte "
+            "hydration cap"
         )
-    children = hydrate_event(runs.succeeded, repo, max_bytes=left, result_writer="off")
+    runs = read_result_writer(
+        ref.node,
+        repo,
+        trusted=False,
+        max_bytes=left,
+        reader=bound,
+        where=f"event at {ref.jsonpath}",
+    )
+    stats.json_bytes += runs.bytes_read
+    left = max_bytes - stats.json_bytes
+    children = hydrate_event(
+        runs.succeeded, repo, max_bytes=left, result_writer="off", reader=reader
+    )
     stats.add(children.stats)
     runs.succeeded = children.event
     if mode == "strict":
@@ -213,11 +338,12 @@ def hydrate(
     py2sfn_namespace: str | None = None,
     max_bytes: int | None = None,
     result_writer: ResultWriterMode = "strict",
+    reader: ExecutionIdentity | None = None,
 ) -> Any:
     """Return ``event`` with every reference replaced by its data.
 
     The plain-function form of the decorator's first half; :func:`hydrate_event` also returns
-    the stats and the Map shape.
+    the stats and the Map shape, and documents the arguments.
 
     >>> from sfn_offload import OffloadConfig
     >>> from sfn_offload.storage import MemoryStore, PayloadRepository
@@ -232,4 +358,5 @@ def hydrate(
         py2sfn_namespace=py2sfn_namespace,
         max_bytes=max_bytes,
         result_writer=result_writer,
+        reader=reader,
     ).event

@@ -12,6 +12,14 @@ the payload (see the docs' ASL snippets). Looked up, in order:
 Without any identity, payloads are still offloaded, under the namespace
 ``"lambda-<function name>"`` (keys stay unique: they include the payload digest), and
 StopExecution fails with a clear error.
+
+**What an execution may read.** A reference that carries a digest (a value pointer, a list
+pointer with its list's digest) is checked against what it names wherever that is. The others
+(a list pointer without a digest and its elements, a py2sfn Map-iteration event, a Map's stored
+results, a ResultWriter manifest) can only be trusted by where the data lives, so by default
+they must name the reading execution's own namespace (:meth:`ExecutionIdentity.admits`), and
+a Distributed Map's results must come from a Map Run of the same state machine.
+``cross_execution_reads`` (``SFN_OFFLOAD_CROSS_EXECUTION_READS``) lifts this.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["ANONYMOUS_NAMESPACE", "ExecutionIdentity", "resolve_identity"]
+__all__ = ["ANONYMOUS_NAMESPACE", "ExecutionIdentity", "resolve_identity", "state_machine_of"]
 
 ANONYMOUS_NAMESPACE: Final = "sfn-offload-anonymous"
 _EXECUTION_ARN = re.compile(
@@ -58,6 +66,65 @@ class ExecutionIdentity:
     namespace: str
     express: bool = False
     source: str = "none"
+
+    def admits(self, partition_key: str, *, py2sfn: bool = False) -> bool:
+        """True when ``partition_key`` lies in this execution's namespace.
+
+        ``py2sfn`` also admits py2sfn-task-tools' namespace, the bare execution name (shared by
+        same-named executions of different state machines: only py2sfn shapes read it).
+
+        >>> ident = resolve_identity({"sfn_execution_arn":
+        ...     "arn:aws:states:eu-west-1:123456789012:execution:orders:run-42"}, None)
+        >>> ident.admits("run-42.9724030d:rows:list-0a1b"), ident.admits("run-7.00000000:rows")
+        (True, False)
+        >>> ident.admits("run-42:rows"), ident.admits("run-42:rows", py2sfn=True)
+        (False, True)
+        """
+        if partition_key.startswith(f"{self.namespace}:"):
+            return True
+        return bool(
+            py2sfn and self.execution_name and partition_key.startswith(f"{self.execution_name}:")
+        )
+
+    @property
+    def state_machine(self) -> str | None:
+        """``arn:<partition>:states:<region>:<account>:<state machine name>`` (without the
+        ``stateMachine:`` part), to compare with a Map Run's; ``None`` without an ARN."""
+        return state_machine_of(self.execution_arn) if self.execution_arn else None
+
+    def describe(self) -> str:
+        """For messages: the execution, or why there is none."""
+        if self.execution_arn:
+            return f"execution {self.execution_arn}"
+        if self.execution_name:
+            return f"execution {self.execution_name!r} (name only)"
+        return f"no execution ARN in the input (namespace {self.namespace!r})"
+
+
+_MACHINE_OF = re.compile(
+    r"^arn:(?P<partition>aws[a-z\-]*):states:(?P<region>[a-z0-9\-]+):(?P<account>\d{12}):"
+    r"(?:execution|express|stateMachine):(?P<machine>[^:/]+)"
+    r"|^arn:(?P<p2>aws[a-z\-]*):states:(?P<r2>[a-z0-9\-]+):(?P<a2>\d{12}):mapRun:(?P<m2>[^:/]+)/"
+)
+
+
+def state_machine_of(arn: str) -> str | None:
+    """The state machine an execution, state machine or Map Run ARN belongs to, as
+    ``arn:<partition>:states:<region>:<account>:<name>``; ``None`` for other strings.
+
+    >>> state_machine_of("arn:aws:states:us-east-1:123456789012:execution:orders:run-1")
+    'arn:aws:states:us-east-1:123456789012:orders'
+    >>> state_machine_of("arn:aws:states:us-east-1:123456789012:mapRun:orders/Fan:abc")
+    'arn:aws:states:us-east-1:123456789012:orders'
+    """
+    match = _MACHINE_OF.match(arn) if isinstance(arn, str) else None
+    if match is None:
+        return None
+    if match["machine"] is not None:
+        return f"arn:{match['partition']}:states:{match['region']}:{match['account']}:" + str(
+            match["machine"]
+        )
+    return f"arn:{match['p2']}:states:{match['r2']}:{match['a2']}:{match['m2']}"
 
 
 def _namespace(name: str, arn: str) -> str:

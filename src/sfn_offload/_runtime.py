@@ -27,11 +27,12 @@ from ._context import TaskContext
 from ._gather import store_iteration_result
 from ._hydrate import HydrateResult, ResultWriterMode, hydrate_event
 from ._identity import ExecutionIdentity, resolve_identity
+from ._limits import hydrate_cap
 from ._offload import OffloadStats, offload_result, parse_path
-from ._stop import StopExecution, send_stop, stop_failure
+from ._stop import StopExecution, stop_current
 from .budget import MARGIN_BYTES, STATE_LIMIT_BYTES, Shape, budget
 from .compat.py2sfn import StateDataClient
-from .errors import ConfigurationError, StateShapeError
+from .errors import ConfigurationError, PayloadEncodingError, StateShapeError
 from .storage.repository import PayloadRepository, ReadStats
 from .wire.codec import dumps, state_size
 from .wire.paths import Path
@@ -186,16 +187,20 @@ class Runtime:
         raw = dumps(event, where="incoming event") if needs_measure(opts) else b""
         identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
         # One namespace for py2sfn local keys, so hydrating a local Map-iteration event and
-        # context.state_data_client.get_item_for_map_iteration(event) read the same item.
-        client_namespace = identity.execution_name or identity.namespace
+        # context.state_data_client.get_item_for_map_iteration(event) read the same item. It is
+        # the execution's own (unique across state machines); data py2sfn-task-tools wrote under
+        # the bare execution name is still found there.
+        legacy_namespace = identity.execution_name
         hydrated = HydrateResult(event, ReadStats())
         if opts.hydrate and (not raw or may_contain_references(raw)):
             hydrated = hydrate_event(
                 event,
                 self.repository,
-                py2sfn_namespace=client_namespace,
-                max_bytes=opts.max_hydrate_bytes,
+                py2sfn_namespace=identity.namespace,
+                py2sfn_legacy_namespace=legacy_namespace,
+                max_bytes=opts.max_hydrate_bytes or hydrate_cap(context),
                 result_writer=opts.result_writer,
+                reader=identity,
             )
             self._report(hydrated.stats)
         shape = Shape.of(
@@ -212,7 +217,9 @@ class Runtime:
             execution_arn=identity.execution_arn,
             namespace=identity.namespace,
             client_factory=lambda: StateDataClient(
-                namespace=client_namespace, repository=self.repository
+                namespace=identity.namespace,
+                repository=self.repository,
+                legacy_namespace=legacy_namespace,
             ),
             stopper=lambda error, cause: self.stop(identity, error, cause),
         )
@@ -229,14 +236,17 @@ class Runtime:
             return store_iteration_result(self.repository, run, index, result, namespace=namespace)
         # The repository holds no client until a write needs one: small results do no I/O.
         limit = budget(prepared.shape)
-        done = offload_result(
-            result,
-            self.repository,
-            namespace=prepared.identity.namespace,
-            budget=limit,
-            keep_inline=opts.keep_inline,
-            fan_out_paths=opts.fan_out,
-        )
+        try:
+            done = offload_result(
+                result,
+                self.repository,
+                namespace=prepared.identity.namespace,
+                budget=limit,
+                keep_inline=opts.keep_inline,
+                fan_out_paths=opts.fan_out,
+            )
+        except RecursionError as exc:  # a walk of a deeply nested result: still a typed error
+            raise PayloadEncodingError("handler result is nested too deeply") from exc
         self._report(done.stats)
         if done.stats.inline_bytes > limit:
             raise _no_room(prepared.shape, limit, done.stats.inline_bytes)
@@ -252,21 +262,13 @@ class Runtime:
     def stop(
         self, identity: ExecutionIdentity, error: str | None, cause: str | None
     ) -> dict[str, Any]:
-        if identity.execution_arn is None:
-            raise stop_failure(
-                error,
-                cause,
-                "StopExecution needs the execution ARN, but the input carries none (pass "
-                f"$$.Execution.Id as {self.options.execution_arn_key!r})",
-            )
-        if identity.express:
-            raise stop_failure(
-                error,
-                cause,
-                f"Express execution {identity.execution_arn} cannot be stopped by the API",
-            )
-        summary = send_stop(
-            self.repository.clients.stepfunctions, identity.execution_arn, error, cause
+        summary = stop_current(
+            identity,
+            error,
+            cause,
+            lambda: self.repository.clients.stepfunctions,
+            allowed=self.repository.config.stop_state_machines,
+            execution_arn_key=self.options.execution_arn_key,
         )
         if summary["stopped"]:  # not an execution that had already finished
             self._metric("StoppedExecutions", "Count", 1)

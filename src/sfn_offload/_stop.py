@@ -10,7 +10,17 @@
 - Where the API cannot stop the execution (an Express workflow, or an input without an execution
   ARN) the task *fails* instead, with an exception whose class name is ``error`` (default
   ``"StopExecution"``), so an ASL ``Catch``/``Retry`` with ``"ErrorEquals": ["<error>"]`` can
-  match it.
+  match it. Its message does not repeat the ``cause`` (the Lambda runtime logs messages, and a
+  cause may be sensitive).
+- ``error`` and ``cause`` must be strings (or ``None``): anything else raises
+  :class:`~sfn_offload.errors.StopArgumentError` before any request.
+- **Which executions.** The execution is the one whose ARN the input carries (the state machine
+  passes ``$$.Execution.Id``). ``stop_state_machines`` (``SFN_OFFLOAD_STOP_STATE_MACHINES``)
+  restricts it to executions of the listed state machines (names or ARNs): an input naming an
+  execution of any other state machine raises :class:`~sfn_offload.errors.StopNotAllowedError`
+  and stops nothing. Pass the ARN in the task's ``Parameters`` (``"sfn_execution_arn.$":
+  "$$.Execution.Id"``), never from state data, so it cannot name another execution of an
+  allowed state machine either.
 
 The handler's invocation then returns a small summary (``{"stopped": True, "execution_arn": ...,
 "status": "ABORTED"}``), which Step Functions discards because the execution is already
@@ -20,11 +30,13 @@ The handler's invocation then returns a small summary (``{"stopped": True, "exec
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import StopExecutionError, error_code
+from ._identity import ExecutionIdentity, state_machine_of
+from .errors import StopArgumentError, StopExecutionError, StopNotAllowedError, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -33,7 +45,10 @@ __all__ = [
     "CAUSE_LIMIT",
     "ERROR_LIMIT",
     "StopExecution",
+    "check_allowed",
+    "check_arguments",
     "send_stop",
+    "stop_current",
     "stop_failure",
     "truncate",
 ]
@@ -72,23 +87,92 @@ def truncate(text: str | None, limit: int) -> str | None:
     return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
 
 
+def check_arguments(error: object, cause: object) -> None:
+    """Refuse ``error``/``cause`` that are not strings (or ``None``) with a typed error.
+
+    >>> check_arguments(404, None)
+    Traceback (most recent call last):
+    ...
+    sfn_offload.errors.StopArgumentError: StopExecution error must be a string or None, got int
+    """
+    for name, value in (("error", error), ("cause", cause)):
+        if value is not None and not isinstance(value, str):
+            raise StopArgumentError(
+                f"StopExecution {name} must be a string or None, got {type(value).__name__}"
+            )
+
+
+def check_allowed(execution_arn: str, allowed: Collection[str]) -> None:
+    """Refuse an execution whose state machine is not in ``allowed`` (names or state machine
+    ARNs); an empty ``allowed`` allows every execution.
+
+    >>> arn = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1"
+    >>> check_allowed(arn, {"orders"}) is None
+    True
+    >>> check_allowed(arn, {"billing"})
+    Traceback (most recent call last):
+    ...
+    sfn_offload.errors.StopNotAllowedError: StopExecution refused: ...
+    """
+    if not allowed:
+        return
+    machine = state_machine_of(execution_arn)
+    if machine is not None:
+        head, _, name = machine.rpartition(":")
+        if name in allowed or f"{head}:stateMachine:{name}" in allowed:
+            return
+    raise StopNotAllowedError(
+        f"StopExecution refused: {execution_arn} is not an execution of the state machines this "
+        f"function may stop ({sorted(allowed)}; SFN_OFFLOAD_STOP_STATE_MACHINES)"
+    )
+
+
 def stop_failure(error: str | None, cause: str | None, reason: str) -> StopExecutionError:
     """An exception whose class name is ``error``, for executions the API cannot stop.
 
     The Lambda runtime reports ``type(exc).__name__`` as ``errorType``, which Step Functions
-    matches against ``ErrorEquals``.
+    matches against ``ErrorEquals``. The message says why, never the cause.
 
     >>> exc = stop_failure("FeatureDisabled", "flag off", "Express workflow")
-    >>> type(exc).__name__, isinstance(exc, StopExecutionError)
-    ('FeatureDisabled', True)
+    >>> type(exc).__name__, isinstance(exc, StopExecutionError), "flag off" in str(exc)
+    ('FeatureDisabled', True, False)
     """
     name = truncate(error, ERROR_LIMIT) or "StopExecution"
     cls = type(name, (StopExecutionError,), {"__module__": "sfn_offload"})
     message = f"{reason}; failing the task with error {name!r} instead"
     if cause:
-        message += f": {truncate(cause, CAUSE_LIMIT)}"
+        message += " (the cause is not repeated here)"
     exc: StopExecutionError = cls(message)
     return exc
+
+
+def stop_current(
+    identity: ExecutionIdentity,
+    error: object,
+    cause: object,
+    client: Callable[[], SFNClient],
+    *,
+    allowed: Collection[str] = (),
+    execution_arn_key: str = "sfn_execution_arn",
+) -> dict[str, Any]:
+    """Stop the execution ``identity`` names: arguments checked, then the execution (an ARN, not
+    Express, an allowed state machine), then StopExecution sent (see the module docstring)."""
+    check_arguments(error, cause)
+    assert error is None or isinstance(error, str)
+    assert cause is None or isinstance(cause, str)
+    if identity.execution_arn is None:
+        raise stop_failure(
+            error,
+            cause,
+            "StopExecution needs the execution ARN, but the input carries none (pass "
+            f"$$.Execution.Id as {execution_arn_key!r})",
+        )
+    if identity.express:
+        raise stop_failure(
+            error, cause, f"Express execution {identity.execution_arn} cannot be stopped by the API"
+        )
+    check_allowed(identity.execution_arn, allowed)
+    return send_stop(client(), identity.execution_arn, error, cause)
 
 
 def send_stop(
@@ -98,6 +182,7 @@ def send_stop(
 
     Returns a small summary (never the cause, which may be sensitive).
     """
+    check_arguments(error, cause)
     kwargs: dict[str, Any] = {"executionArn": execution_arn}
     if error is not None:
         kwargs["error"] = truncate(error, ERROR_LIMIT)

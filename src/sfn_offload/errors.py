@@ -5,6 +5,9 @@
     SfnOffloadError                     root: catch this to catch everything below
     ├── ConfigurationError              missing/invalid table, bucket, TTL, threshold...
     ├── StopExecutionError              StopExecution could not be sent (no ARN, API error)
+    │   ├── StopNotAllowedError         the execution's state machine is not on the stop
+    │   │                               allow-list (``stop_state_machines``)
+    │   └── StopArgumentError           ``error``/``cause`` are not strings
     ├── MapRunFailedError               a Map's results include failed, pending or missing
     │                                   iterations (Inline gather or Distributed ResultWriter)
     ├── StateShapeError                 what the task returns cannot fit the state the ASL
@@ -17,13 +20,30 @@
     └── StateDataClientError            anything about storing or loading state data
         ├── NoItemFound                 the item/object a pointer names is missing or expired
         ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
-        │                               datetime, lone surrogate) or bytes that do not decode
-        ├── PayloadTooLargeError        a payload exceeds what the backends or caps allow
+        │                               datetime, lone surrogate, duplicate keys, nesting too
+        │                               deep) or stored bytes that do not decode
+        ├── PayloadTooLargeError        a payload, list or manifest exceeds what the backends or
+        │                               the read caps allow
         ├── PointerError                a malformed pointer, unknown version or backend
-        │   └── PointerNotAllowedError  a pointer naming a table/bucket off the allow-list
-        ├── IntegrityError              stored bytes do not match the pointer's size/SHA-256
+        │   └── PointerNotAllowedError  a pointer naming a table/bucket off the allow-list, an
+        │       │                       S3 key outside the library's prefixes
+        │       └── ForeignDataError    unverifiable data (no digest in the pointer) written
+        │                               for another execution
+        ├── IntegrityError              stored bytes do not match the pointer's size/SHA-256, an
+        │   │                           element does not belong to its list
+        │   └── ConcurrentWriteError    a list holds elements of two different writes
         └── StoreError                  a DynamoDB/S3 request failed after retries (chained
-                                        to the botocore error)
+            │                           to the botocore error)
+            ├── StoreThrottledError     throttled (DynamoDB capacity, S3 SlowDown, batches
+            │                           left unprocessed): worth a ``Retry`` with backoff
+            └── StoreAccessDeniedError  the role may not do this (IAM, KMS, bucket owner):
+                                        retrying does not help
+
+**For ASL.** The Lambda runtime reports the bare class name as ``errorType``, and Step Functions
+matches ``ErrorEquals`` against it exactly (no inheritance). Route by the leaf names: retry
+``StoreThrottledError`` (and ``StoreError``, for 5xx and connection failures), fail fast on
+``StoreAccessDeniedError``, ``NoItemFound``, ``IntegrityError``, ``ForeignDataError``,
+``PointerNotAllowedError``, ``PayloadTooLargeError`` (docs/RELIABILITY.md has an example).
 
 ``StateDataClientError`` and ``NoItemFound`` keep the names (and the parent/child relation)
 of ``py2sfn_task_tools.exceptions``, so ``except NoItemFound`` written for the predecessor
@@ -37,11 +57,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 __all__ = [
+    "ConcurrentWriteError",
     "ConfigurationError",
+    "ForeignDataError",
     "IntegrityError",
     "MapRunFailedError",
     "NoItemFound",
@@ -54,8 +77,12 @@ __all__ = [
     "SfnOffloadError",
     "StateDataClientError",
     "StateShapeError",
+    "StopArgumentError",
     "StopExecutionError",
+    "StopNotAllowedError",
+    "StoreAccessDeniedError",
     "StoreError",
+    "StoreThrottledError",
     "translate_aws_errors",
 ]
 
@@ -101,6 +128,18 @@ class StopExecutionError(SfnOffloadError):
     """A StopExecution request could not be made (no execution ARN, or the API refused)."""
 
 
+class StopNotAllowedError(StopExecutionError):
+    """The execution's state machine is not one this function may stop.
+
+    Set ``stop_state_machines`` (``SFN_OFFLOAD_STOP_STATE_MACHINES``) to the state machines a
+    function may stop; an event naming any other execution cannot make it stop that one.
+    """
+
+
+class StopArgumentError(StopExecutionError):
+    """``StopExecution(error=..., cause=...)`` was given something other than strings."""
+
+
 class StateDataClientError(SfnOffloadError):
     """Base for errors about storing or loading state data (py2sfn-task-tools name)."""
 
@@ -125,8 +164,26 @@ class PointerNotAllowedError(PointerError):
     """A pointer names a table or bucket that is not on the allow-list."""
 
 
+class ForeignDataError(PointerNotAllowedError):
+    """A reference without a digest names data written for another execution.
+
+    Lists, element references, py2sfn Map events and Map results whose pointer carries no digest
+    can only be checked by where they live: by default they must be in the reading execution's
+    namespace. ``cross_execution_reads`` (``SFN_OFFLOAD_CROSS_EXECUTION_READS``) lifts this.
+    """
+
+
 class IntegrityError(StateDataClientError):
-    """Stored bytes do not match the size or digest recorded in the pointer."""
+    """Stored bytes do not match the size or digest recorded in the pointer (or an element does
+    not belong to the list its reference names)."""
+
+
+class ConcurrentWriteError(IntegrityError):
+    """A list read back holds elements of different writes (two writers of one key ran at once).
+
+    Nothing is returned; reading again after the writers finish may succeed if one of them wrote
+    the whole list last, otherwise the list must be written again.
+    """
 
 
 class StoreError(StateDataClientError):
@@ -140,6 +197,63 @@ class StoreError(StateDataClientError):
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class StoreThrottledError(StoreError):
+    """DynamoDB or S3 throttled the request, and botocore's and sfn-offload's retries ran out.
+
+    Worth an ASL ``Retry`` with backoff: capacity frees up.
+    """
+
+
+class StoreAccessDeniedError(StoreError):
+    """The role may not make this request (IAM, KMS key policy, expected bucket owner).
+
+    Retrying does not help. S3 also answers ``AccessDenied`` for a missing object when the role
+    lacks ``s3:ListBucket``; the message then says the object may have expired.
+    """
+
+
+#: AWS error codes of throttling (DynamoDB, S3, KMS, Step Functions) and of batches left
+#: unprocessed after every retry.
+THROTTLING_CODES: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestThrottled",
+        "UnprocessedItems",
+        "UnprocessedKeys",
+    }
+)
+#: AWS error codes meaning the caller may not do this.
+ACCESS_DENIED_CODES: Final = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "UnrecognizedClientException",
+        "KMS.AccessDeniedException",
+        "KMS.DisabledException",
+        "KMS.KMSInvalidStateException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
+)
+
+
+def store_error(message: str, code: str) -> StoreError:
+    """The :class:`StoreError` subclass for an AWS error ``code``."""
+    if code in THROTTLING_CODES:
+        return StoreThrottledError(message, code=code)
+    if code in ACCESS_DENIED_CODES:
+        return StoreAccessDeniedError(message, code=code)
+    return StoreError(message, code=code)
 
 
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -164,8 +278,9 @@ def translate_aws_errors(operation: str, where: str) -> Iterator[None]:
     failed and where.
 
     A missing S3 object becomes :class:`NoItemFound`; a missing table or bucket becomes
-    :class:`ConfigurationError` (it is a setup problem, not a data problem); everything else
-    becomes :class:`StoreError` with the AWS error code.
+    :class:`ConfigurationError` (it is a setup problem, not a data problem); throttling becomes
+    :class:`StoreThrottledError`, a denied request :class:`StoreAccessDeniedError`, everything
+    else :class:`StoreError`, each with the AWS error code.
 
     >>> from botocore.exceptions import ClientError
     >>> try:
@@ -194,8 +309,8 @@ def translate_aws_errors(operation: str, where: str) -> Iterator[None]:
                 " (S3 also answers AccessDenied for a missing object when the role lacks "
                 "s3:ListBucket: the object may have expired)"
             )
-        raise StoreError(
-            f"{operation} failed for {where}: {code}: {message}".rstrip(": ") + hint, code=code
+        raise store_error(
+            f"{operation} failed for {where}: {code}: {message}".rstrip(": ") + hint, code
         ) from exc
     except BotoCoreError as exc:
         raise StoreError(

@@ -29,7 +29,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import __version__
-from .._config import OffloadConfig
+from .._config import DEFAULT_TTL_DAYS, OffloadConfig
 from ..errors import (
     ConfigurationError,
     PointerError,
@@ -49,7 +49,7 @@ from .exit_codes import (
 )
 from .history import inspect_execution
 from .options import ALLOW_LIST_HELP, DEBUG, aws_clients, aws_options, read_options, reader
-from .render import print_json, print_setup, progress_display, render_report, write_json
+from .render import print_json, print_setup, progress_display, render_report, visible, write_json
 from .report import Reference, load, parse_reference
 
 __all__ = ["EXIT_AWS", "EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "cli", "exit_code", "main"]
@@ -67,7 +67,7 @@ class _Cli(click.Group):
         except (SfnOffloadError, BotoCoreError, ClientError) as exc:
             if ctx.meta.get(DEBUG):
                 click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {visible(str(exc))}", err=True)
             if isinstance(exc, PointerNotAllowedError):
                 click.echo(
                     "hint: allow it with --table/--bucket, or pass --allow-any to read any "
@@ -161,12 +161,14 @@ def show(
     obj = _json_argument(sys.stdin.read() if pointer == "-" else pointer)
     config, repo = reader(tables, buckets, region, endpoint_url)
     ref = _reference(obj, index, config.table)
-    where = ref.pointer.describe()
+    where = visible(ref.pointer.describe())
     if ref.is_list:
         click.echo(f"list of {ref.pointer.count} element(s) at {where}", err=True)
     value = load(ref, repo, trusted=allow_any)
-    if ref.pointer.sha256:
+    if ref.pointer.sha256 and ref.pointer.size is not None:
         check = f"{ref.pointer.size:,} bytes, sha256 {ref.pointer.sha256[:12]}... verified"
+    elif ref.is_list and ref.pointer.sha256:
+        check = "every element verified against the list's digest"
     elif ref.is_list:
         check = "every element verified against its stored digest"
     else:
@@ -270,7 +272,7 @@ def inspect_command(
 @click.option(
     "--ttl-days",
     type=click.IntRange(1, 3650),
-    default=7,
+    default=DEFAULT_TTL_DAYS,
     show_default=True,
     envvar="SFN_OFFLOAD_TTL_DAYS",
     help="Days payloads are kept: the bucket's lifecycle expiry; keep it equal to the "
@@ -336,7 +338,7 @@ def setup(
         sys.exit(EXIT_DATA)
     env = [f"SFN_OFFLOAD_TABLE={table}"] if table else []
     env += [f"SFN_OFFLOAD_BUCKET={bucket}"] if bucket else []
-    env += [f"SFN_OFFLOAD_TTL_DAYS={ttl_days}"] if ttl_days != 7 else []
+    env += [f"SFN_OFFLOAD_TTL_DAYS={ttl_days}"] if ttl_days != DEFAULT_TTL_DAYS else []
     env += [f"SFN_OFFLOAD_S3_PREFIX={s3_prefix}"] if bucket and s3_prefix != "sfn-offload/" else []
     click.echo(f"ready: configure the functions with {' '.join(env)}")
 

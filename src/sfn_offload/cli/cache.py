@@ -3,7 +3,7 @@ and on, and an operator's walk should not fetch them again for every state."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..errors import PointerNotAllowedError
 from ..storage.base import Address, PartitionStore, PayloadStore, Record
@@ -36,10 +36,12 @@ class _CachingStore:
             self._cache[address] = self._inner.get(address)
         return self._cache[address]
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+    def get_many(
+        self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
+    ) -> dict[Address, Record]:
         missing = [a for a in dict.fromkeys(addresses) if a not in self._cache]
         if missing:
-            self._cache.update(self._inner.get_many(missing))
+            self._cache.update(self._inner.get_many(missing, max_bytes=max_bytes))
         return {a: self._cache[a] for a in addresses if a in self._cache}
 
     def put(self, address: Address, record: Record) -> Record | None:
@@ -65,9 +67,17 @@ class _CachingPartitionStore(_CachingStore):
         self._partitions = inner
 
     def query(
-        self, table: str, partition_key: str, *, keys_only: bool = False
+        self,
+        table: str,
+        partition_key: str,
+        *,
+        keys_only: bool = False,
+        below: int | None = None,
+        max_bytes: int | None = None,
     ) -> list[tuple[int, Record]]:
-        return self._partitions.query(table, partition_key, keys_only=keys_only)
+        return self._partitions.query(
+            table, partition_key, keys_only=keys_only, below=below, max_bytes=max_bytes
+        )
 
 
 def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: bool) -> None:
@@ -79,6 +89,7 @@ def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: b
     """
     ddb: list[Address] = []
     s3: list[Address] = []
+    limits: dict[Address, int] = {}
     for pointer in dict.fromkeys(pointers):
         if not trusted:
             try:
@@ -87,7 +98,10 @@ def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: b
                 continue
         address = Address(pointer.container, pointer.key, pointer.index)
         (ddb if pointer.backend == "dynamodb" else s3).append(address)
+        if pointer.backend == "s3" and pointer.size is not None:
+            # An object longer than its pointer says is not read (resolve refuses it anyway).
+            limits[address] = min(pointer.size, limits.get(address, pointer.size))
     if ddb:
         repo.dynamodb.get_many(ddb)
     if s3:
-        repo.s3.get_many(s3)
+        repo.s3.get_many(s3, max_bytes=limits)

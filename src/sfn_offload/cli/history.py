@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from .._identity import ExecutionIdentity, resolve_identity
 from ..budget import STATE_LIMIT_BYTES
 from ..errors import (
     ConfigurationError,
@@ -280,23 +281,26 @@ def inspect_execution(
     states only (before anything is read). ``keep_data`` keeps each resolved document in
     :attr:`StateData.document`. Problems with one state's data (a missing item, a digest mismatch,
     a refused pointer) are recorded in its :attr:`StateData.error`; AWS and configuration
-    errors raise.
+    errors raise. Unless ``trusted``, references without a digest are read only in the inspected
+    execution's namespace, as the execution itself would (and every read under the default
+    hydration cap).
     """
     events = read_history(sfn, execution_arn, progress=progress)
     visits = state_visits(events)
     names = list(dict.fromkeys(v.name for v in visits))
     if states:
         visits = [v for v in visits if v.name in states]
-    namespace = execution_arn.rsplit(":", 1)[-1]  # py2sfn keys local lists by execution name
+    execution = resolve_identity({"sfn_execution_arn": execution_arn}, None)
+    reader = None if trusted or (repo and repo.config.cross_execution_reads) else execution
     sides = [data for visit in visits for _, data in visit.sides()]
-    _find_all_references(sides, default_table=default_table, namespace=namespace)
+    _find_all_references(sides, default_table=default_table, namespace=execution.namespace)
     if repo is not None:
         repo = reading_once(repo)
         loads = [p for data in sides for ref in data.references for p in ref.loads()]
         prefetch(repo, loads, trusted=trusted)
     pending = [(v, side, d) for v in visits for side, d in v.sides() if d.error is None]
     for done, (visit, side, data) in enumerate(pending, 1):
-        _resolve_side(data, repo, trusted=trusted, where=f"{visit.label} {side}")
+        _resolve_side(data, repo, trusted=trusted, where=f"{visit.label} {side}", reader=reader)
         if not keep_data:
             data.document = None  # keep sizes, not payloads
         if progress is not None:
@@ -332,14 +336,19 @@ def _find_all_references(
 
 
 def _resolve_side(
-    data: StateData, repo: PayloadRepository | None, *, trusted: bool, where: str
+    data: StateData,
+    repo: PayloadRepository | None,
+    *,
+    trusted: bool,
+    where: str,
+    reader: ExecutionIdentity | None,
 ) -> None:
     """Replace ``data.document`` by its resolved form and measure it; a problem with the data
     goes to ``data.error`` (the document then stays as recorded)."""
     if repo is not None and data.references:
         try:
             data.document, data.references = resolve(
-                data.document, data.references, repo, trusted=trusted, where=where
+                data.document, data.references, repo, trusted=trusted, where=where, reader=reader
             )
             data.resolved_bytes = len(dumps(data.document, where=where))
         except (ConfigurationError, StoreError):

@@ -1,12 +1,18 @@
 """What the commands print: JSON documents, the ``inspect`` report, ``setup`` results.
 
 Everything that knows about rich is here; :mod:`sfn_offload.cli.app` decides what to print.
+
+Everything printed that comes from an execution (state names, keys, pointers, error messages,
+data) passes through :func:`visible` (or, in JSON, is written as ``\\u`` escapes): control
+characters, which a terminal would obey (an ESC sequence can rewrite the screen or the title),
+and bidirectional overrides, which reorder what is read, are shown as escapes instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -21,10 +27,45 @@ from ..storage.setup import SetupResult
 from .history import ExecutionReport, Progress, StateData, StateVisit
 from .report import Reference
 
-__all__ = ["print_json", "print_setup", "progress_display", "render_report", "write_json"]
+__all__ = [
+    "print_json",
+    "print_setup",
+    "progress_display",
+    "render_report",
+    "visible",
+    "write_json",
+]
 
 #: Larger documents are printed without syntax highlighting (rich is slow on megabytes).
 _HIGHLIGHT_MAX_CHARS: Final = 1_000_000
+#: C0 and C1 controls, DEL, and the characters that reorder or hide text (bidirectional marks,
+#: embeddings, overrides and isolates; line and paragraph separators).
+_UNSAFE: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+#: The same, less the C0 controls, which json escapes in strings (outside strings, JSON text
+#: holds only its own whitespace).
+_UNSAFE_IN_JSON: Final = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    r"""``text`` with every control or reordering character shown as an escape.
+
+    >>> visible("state\x1b[2Jname\u202e")
+    'state\\x1b[2Jname\\u202e'
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _stdout_console() -> Console:
@@ -35,8 +76,12 @@ def _stdout_console() -> Console:
 
 def _json_text(value: Any, *, raw: bool) -> str:
     if raw:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(value, ensure_ascii=False, indent=2)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+    # json escapes C0 controls itself; C1 controls, DEL and bidi characters only appear inside
+    # strings, where a \u escape is the same JSON value.
+    return _UNSAFE_IN_JSON.sub(_json_escape, text)
 
 
 def print_json(value: Any, *, raw: bool) -> None:
@@ -89,7 +134,7 @@ def render_report(report: ExecutionReport, *, with_data: bool) -> None:
     """The ``inspect`` report for people: a summary, a size table, the pointers, the errors."""
     console = _stdout_console()
     console.print(
-        f"Execution {report.execution_arn}: {report.status}, {report.events} events, "
+        f"Execution {visible(report.execution_arn)}: {report.status}, {report.events} events, "
         f"{len(report.visits)} state run(s); limit {STATE_LIMIT_BYTES:,} bytes per state "
         "input/output" + ("" if report.resolved else " (pointers not resolved: --no-resolve)"),
         markup=False,
@@ -105,14 +150,14 @@ def render_report(report: ExecutionReport, *, with_data: bool) -> None:
     ]
     console.print("Pointers" if pointers else "No pointers in the inspected states.")
     for line in pointers:
-        console.print(line, markup=False, soft_wrap=True)
+        console.print(visible(line), markup=False, soft_wrap=True)
     for error in report.errors:
-        console.print(f"error: {error}", style="red", markup=False, soft_wrap=True)
+        console.print(f"error: {visible(error)}", style="red", markup=False, soft_wrap=True)
     if with_data:
         for visit in report.visits:
             for side, data in visit.sides():
                 if data.error is None:
-                    console.rule(escape(f"{visit.label} {side}"))
+                    console.rule(escape(visible(f"{visit.label} {side}")))
                     print_json(data.document, raw=False)
 
 
@@ -124,7 +169,7 @@ def _sizes_table(visits: Sequence[StateVisit]) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     for visit in visits:
         for side, data in visit.sides():
-            table.add_row(escape(visit.label), side, *_size_cells(data))
+            table.add_row(escape(visible(visit.label)), side, *_size_cells(data))
     return table
 
 

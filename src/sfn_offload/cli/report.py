@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from .._hydrate import resolve as resolve_references
+from .._identity import ExecutionIdentity
 from ..storage.repository import PayloadRepository
 from ..wire.paths import Path
 from ..wire.references import Reference
@@ -70,9 +71,15 @@ def resolve(
     *,
     trusted: bool = False,
     where: str = "",
+    reader: ExecutionIdentity | None = None,
 ) -> tuple[Any, list[Reference]]:
-    """``document`` with every reference replaced by its data, and the references sized."""
-    done = resolve_references(document, references, repo, trusted=trusted, where=where)
+    """``document`` with every reference replaced by its data, and the references sized.
+
+    With ``reader``, references without a digest must lie in that execution's namespace.
+    """
+    done = resolve_references(
+        document, references, repo, trusted=trusted, where=where, reader=reader
+    )
     return done.document, list(done.references)
 
 

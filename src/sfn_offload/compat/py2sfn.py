@@ -52,7 +52,10 @@ class StateDataClient:
 
     Keyword-only: ``config`` (an :class:`OffloadConfig` to start from), ``boto3_session``,
     ``boto_config``, ``dynamodb_client``, ``s3_client`` (injected clients are used as they are),
-    or a ready ``repository`` (shared with the decorator).
+    or a ready ``repository`` (shared with the decorator); ``legacy_namespace``: where local
+    reads look when ``namespace`` has nothing (the decorator's client writes under the
+    execution's unique namespace and still reads what py2sfn-task-tools wrote under the bare
+    execution name).
 
     >>> from sfn_offload.storage.memory import MemoryStore
     >>> repo = PayloadRepository(OffloadConfig(table="state"), dynamodb=MemoryStore())
@@ -76,6 +79,7 @@ class StateDataClient:
         dynamodb_client: DynamoDBClient | None = None,
         s3_client: S3Client | None = None,
         repository: PayloadRepository | None = None,
+        legacy_namespace: str | None = None,
     ) -> None:
         base = repository.config if repository is not None else config or OffloadConfig.from_env()
         changes: dict[str, Any] = {}
@@ -107,6 +111,7 @@ class StateDataClient:
             )
         self._repo = repository
         self.namespace = namespace
+        self.legacy_namespace = legacy_namespace if legacy_namespace != namespace else None
         self.default_table_name = cfg.table or ""
         self.ttl_days = cfg.ttl_days
 
@@ -164,8 +169,13 @@ class StateDataClient:
             )
             for i, item in enumerate(items)
         ]
-        self._repo.write_items(table, partition_key, encoded)
-        return {"table_name": table, "partition_key": partition_key, "items": [1] * len(items)}
+        root = self._repo.write_items(table, partition_key, encoded)
+        return {
+            "table_name": table,
+            "partition_key": partition_key,
+            "items": [1] * len(items),
+            "sha256": root,  # additive: the list's digest (sfn_offload.wire.merkle)
+        }
 
     # -- local (namespace-scoped, default table) ---------------------------------------------
 
@@ -177,7 +187,12 @@ class StateDataClient:
 
     def get_item(self, key: str, index: int = 0) -> Any:
         """Load what :meth:`put_item`/:meth:`put_items` stored under ``key``/``index``."""
-        return self._get(self._table(), self._partition_key(key), index)
+        try:
+            return self._get(self._table(), self._partition_key(key), index)
+        except NoItemFound:
+            if self.legacy_namespace is None:
+                raise
+            return self._get(self._table(), f"{self.legacy_namespace}:{key}", index)
 
     def put_items(self, key: str, items: Sequence[Any]) -> dict[str, Any]:
         """Store a list element by element for a Map state; ``items`` in the result is the
@@ -188,7 +203,10 @@ class StateDataClient:
 
     def get_items(self, key: str) -> list[Any]:
         """The whole list stored under ``key``, in index order."""
-        return self._repo.read_partition(self._table(), self._partition_key(key))
+        found = self._repo.read_partition(self._table(), self._partition_key(key))
+        if not found and self.legacy_namespace is not None:
+            return self._repo.read_partition(self._table(), f"{self.legacy_namespace}:{key}")
+        return found
 
     def put_item_for_map_iteration(self, event: Mapping[str, Any], item: Any) -> dict[str, Any]:
         """Store ``item`` at this iteration's index of the local list the event names."""

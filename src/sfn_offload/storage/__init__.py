@@ -9,7 +9,7 @@
 
 from .._aws import AwsClients
 from .._retry import RetryPolicy, retry_deadline
-from .base import Address, PartitionStore, PayloadStore, Record
+from .base import Address, Membership, PartitionStore, PayloadStore, Record
 from .dynamodb import DynamoDBStore
 from .memory import MemoryStore
 from .repository import PayloadRepository, ReadStats
@@ -19,6 +19,7 @@ __all__ = [
     "Address",
     "AwsClients",
     "DynamoDBStore",
+    "Membership",
     "MemoryStore",
     "PartitionStore",
     "PayloadRepository",

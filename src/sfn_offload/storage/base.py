@@ -22,14 +22,25 @@ describe addresses in messages. The contract the repository relies on:
   none.
 - ``put_many(entries)`` stores every ``(address, record)`` pair, in any order and possibly
   concurrently; it returns only once all are stored, and raises if any could not be.
-- ``get_many(addresses)`` returns ``{address: record}`` for the addresses that hold a record;
-  missing ones are left out (never an error), duplicates are allowed, the dict is unordered.
+- ``get_many(addresses, max_bytes=None)`` returns ``{address: record}`` for the addresses that
+  hold a record; missing ones are left out (never an error), duplicates are allowed, the dict is
+  unordered. ``max_bytes`` maps addresses to the most bytes their body may have: a store that
+  can tell a body's length before reading it (S3's ``ContentLength``) returns a longer one
+  unread, as a record with ``body=None`` and ``size`` set to its length; a store that cannot
+  may read it and return it (the repository checks every size after reading too).
 - ``delete_many(addresses)`` deletes them; deleting a missing record is not an error.
-- ``query(table, partition_key, keys_only=False)`` (:class:`PartitionStore` only) returns every
-  ``(index, record)`` of the partition (``Address(table, partition_key, index)``), sorted by
-  index, ``[]`` for an empty partition. With ``keys_only`` a record may leave ``body`` as
-  ``None`` but must keep ``sha256``, ``encoding``, ``size``, ``redirect`` and ``expires_at``
-  (what a rewrite compares); a record it cannot read may then come back as ``Record(None)``.
+- ``query(table, partition_key, keys_only=False, below=None, max_bytes=None)``
+  (:class:`PartitionStore` only) returns every ``(index, record)`` of the partition
+  (``Address(table, partition_key, index)``), sorted by index, ``[]`` for an empty partition.
+  With ``below`` only indices smaller than it are read. With ``max_bytes``, once the bodies read
+  add up to more than it, the store stops reading and raises
+  :class:`~sfn_offload.errors.PayloadTooLargeError` (it may have read one request's worth
+  more). With ``keys_only`` a record may leave ``body`` as ``None`` but must keep ``sha256``,
+  ``encoding``, ``size``, ``redirect``, ``expires_at`` and ``member`` (what a rewrite
+  compares); a record it cannot read may then come back as ``Record(None)``.
+
+Every field of a :class:`Record` must come back as it was stored (``member`` included: list
+elements are verified with it).
 
 Reads must see every write that returned before them (the repository reads back what it has just
 written). Failures of the backing service should raise :class:`~sfn_offload.errors.StoreError`
@@ -43,7 +54,7 @@ The DynamoDB item layout is described in :mod:`sfn_offload.storage.items`.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Executor, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -55,6 +66,7 @@ __all__ = [
     "BATCH_WRITE_LIMIT",
     "S3_DELETE_LIMIT",
     "Address",
+    "Membership",
     "PartitionStore",
     "PayloadStore",
     "Record",
@@ -84,12 +96,29 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class Membership:
+    """The list an element belongs to (see :mod:`sfn_offload.wire.merkle`).
+
+    Attributes:
+        root: the list's digest (the Merkle root over its elements' SHA-256).
+        count: the list's length.
+        proof: the element's proof (hex sibling hashes), which ties it to ``root``.
+    """
+
+    root: str
+    count: int
+    proof: str
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """An encoded payload as stored.
 
     ``body`` is ``None`` when the payload lives elsewhere (``redirect``: a DynamoDB item whose
-    payload overflowed to S3). ``sha256``/``size`` describe the payload bytes wherever they are;
-    both are ``None`` for items written by py2sfn-task-tools.
+    payload overflowed to S3), or when a bounded read left it unread (``get_many``'s
+    ``max_bytes``). ``sha256``/``size`` describe the payload bytes wherever they are; both are
+    ``None`` for items written by py2sfn-task-tools. ``member`` is set on the elements of a list
+    written element by element.
     """
 
     body: bytes | None
@@ -98,6 +127,7 @@ class Record:
     size: int | None = None
     redirect: Address | None = None
     expires_at: int | None = None
+    member: Membership | None = None
 
 
 class PayloadStore(Protocol):
@@ -119,8 +149,11 @@ class PayloadStore(Protocol):
         """Store every pair (any order); raise unless all were stored."""
         ...
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
-        """The records found; missing addresses are left out."""
+    def get_many(
+        self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
+    ) -> dict[Address, Record]:
+        """The records found; missing addresses are left out; bodies over their ``max_bytes``
+        may come back unread (``body=None``, ``size`` set)."""
         ...
 
     def delete_many(self, addresses: Sequence[Address]) -> None:
@@ -133,9 +166,17 @@ class PartitionStore(PayloadStore, Protocol):
     partition (``put_items`` compares and trims, ``get_items`` reads a whole list)."""
 
     def query(
-        self, table: str, partition_key: str, *, keys_only: bool = False
+        self,
+        table: str,
+        partition_key: str,
+        *,
+        keys_only: bool = False,
+        below: int | None = None,
+        max_bytes: int | None = None,
     ) -> list[tuple[int, Record]]:
-        """Every ``(index, record)`` of the partition, sorted by index (``[]`` if none)."""
+        """Every ``(index, record)`` of the partition (indices under ``below`` when given),
+        sorted by index (``[]`` if none); :class:`~sfn_offload.errors.PayloadTooLargeError`
+        once the bodies read exceed ``max_bytes``."""
         ...
 
 

@@ -7,13 +7,19 @@ leftovers resent within the retry policy) and partition queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from .._aws import quiet_wire
 from .._retry import RetryPolicy
-from ..errors import NoItemFound, PayloadEncodingError, StoreError, translate_aws_errors
+from ..errors import (
+    NoItemFound,
+    PayloadEncodingError,
+    PayloadTooLargeError,
+    StoreThrottledError,
+    translate_aws_errors,
+)
 from .base import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, Address, Record, chunks, run_all
 from .items import KEYS_ONLY_NAMES, KEYS_ONLY_PROJECTION, address_of, from_item, key, to_item
 
@@ -104,14 +110,17 @@ class DynamoDBStore:
             pending = leftover
             if next(delays, None) is None:
                 left = sum(len(r) for r in leftover.values())
-                raise StoreError(
+                raise StoreThrottledError(
                     f"DynamoDB.BatchWriteItem: {left} write(s) to {sorted(leftover)} were still "
                     f"unprocessed after {self._retry.max_attempts} attempts or the deadline "
                     "(throttled); nothing was returned as written",
                     code="UnprocessedItems",
                 )
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+    def get_many(
+        self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
+    ) -> dict[Address, Record]:
+        # max_bytes is not needed here: an item holds at most 400 KB.
         unique = list(dict.fromkeys(addresses))  # BatchGetItem rejects duplicate keys
         found: dict[Address, Record] = {}
         for part in run_all(self._executor(), self._get_batch, chunks(unique, BATCH_GET_LIMIT)):
@@ -145,7 +154,7 @@ class DynamoDBStore:
             pending = leftover
             if next(delays, None) is None:
                 left = sum(len(v["Keys"]) for v in leftover.values())
-                raise StoreError(
+                raise StoreThrottledError(
                     f"DynamoDB.BatchGetItem: {left} key(s) in {sorted(leftover)} were still "
                     f"unprocessed after {self._retry.max_attempts} attempts or the deadline "
                     "(throttled)",
@@ -153,13 +162,21 @@ class DynamoDBStore:
                 )
 
     def query(
-        self, table: str, partition_key: str, *, keys_only: bool = False
+        self,
+        table: str,
+        partition_key: str,
+        *,
+        keys_only: bool = False,
+        below: int | None = None,
+        max_bytes: int | None = None,
     ) -> list[tuple[int, Record]]:
         """Every item of a partition, in index order (all pages, consistent reads).
 
         With ``keys_only`` only the small attributes are read (no payload): the records carry
         digest, size, expiry and redirect, and ``body`` is ``None``; an item that cannot be read
-        comes back as an empty ``Record(None)``, which a write then simply replaces.
+        comes back as an empty ``Record(None)``, which a write then simply replaces. ``below``
+        limits the sort keys in the key condition (DynamoDB reads nothing past it);
+        ``max_bytes`` stops after the page that passes it.
         """
         where = f"table {table!r} partition_key {partition_key!r}"
         kwargs: dict[str, Any] = {
@@ -168,14 +185,25 @@ class DynamoDBStore:
             "ExpressionAttributeValues": {":pk": {"S": partition_key}},
             "ConsistentRead": True,
         }
+        if below is not None:
+            kwargs["KeyConditionExpression"] += " AND sort_key < :below"
+            kwargs["ExpressionAttributeValues"][":below"] = {"N": str(below)}
         if keys_only:
             kwargs["ProjectionExpression"] = KEYS_ONLY_PROJECTION
             kwargs["ExpressionAttributeNames"] = dict(KEYS_ONLY_NAMES)
         out: list[tuple[int, Record]] = []
+        read = 0
         while True:
             with translate_aws_errors("DynamoDB.Query", where), quiet_wire():
                 response = self._client().query(**kwargs)
-            out += [self._row(table, dict(item), keys_only) for item in response.get("Items", [])]
+            rows = [self._row(table, dict(item), keys_only) for item in response.get("Items", [])]
+            out += rows
+            read += sum(len(r.body or b"") for _, r in rows)
+            if max_bytes is not None and read > max_bytes:
+                raise PayloadTooLargeError(
+                    f"dynamodb {where}: the partition holds more than the {max_bytes} bytes this "
+                    "read may load; stopped reading"
+                )
             last = response.get("LastEvaluatedKey")
             if not last:
                 return out

@@ -10,6 +10,9 @@ what the other wrote::
     s3_key        S  overflow object key            s3_bucket S  its bucket (new; py2sfn read the
                                                                   bucket from its configuration)
     sha256 S, size N, encoding S                    digest/size/encoding of the payload bytes (new)
+    list_sha256 S, list_count N, list_proof S       the list an element belongs to: its root,
+                                                    length and the element's proof (new; see
+                                                    sfn_offload.wire.merkle)
 
 >>> item = to_item(Address("table", "run:rows", 3), Record(b'{"a":1}', sha256="ab", size=7))
 >>> item["data"], item["sort_key"]
@@ -25,12 +28,16 @@ from typing import Any
 
 from ..errors import PayloadEncodingError
 from ..wire.codec import ENCODING_JSON
-from .base import Address, Record
+from .base import Address, Membership, Record
 
 __all__ = ["KEYS_ONLY_NAMES", "KEYS_ONLY_PROJECTION", "address_of", "from_item", "key", "to_item"]
 
 #: What a keys-only query reads: everything but the payload (``data``/``blob``).
-KEYS_ONLY_PROJECTION = "partition_key, sort_key, s3_key, s3_bucket, sha256, #sz, #enc, expires_at"
+#: (An element's proof is left out: it follows from the list's digest and the index.)
+KEYS_ONLY_PROJECTION = (
+    "partition_key, sort_key, s3_key, s3_bucket, sha256, #sz, #enc, expires_at, list_sha256, "
+    "list_count"
+)
 #: ``size`` and ``encoding`` are DynamoDB reserved words: the projection names them by alias.
 KEYS_ONLY_NAMES = {"#sz": "size", "#enc": "encoding"}
 
@@ -62,6 +69,10 @@ def to_item(address: Address, record: Record) -> dict[str, Any]:
         item["encoding"] = {"S": record.encoding}
     if record.size is not None:
         item["size"] = {"N": str(record.size)}
+    if record.member is not None:
+        item["list_sha256"] = {"S": record.member.root}
+        item["list_count"] = {"N": str(record.member.count)}
+        item["list_proof"] = {"S": record.member.proof}
     return item
 
 
@@ -78,6 +89,7 @@ def from_item(item: dict[str, Any], where: str, *, summary: bool = False) -> Rec
         sha256=_text(item, "sha256", where),
         size=_number(item, "size", where),
         expires_at=_number(item, "expires_at", where),
+        member=_membership(item, where, summary=summary),
     )
     s3_key = _text(item, "s3_key", where)
     if s3_key is not None:
@@ -101,6 +113,21 @@ def from_item(item: dict[str, Any], where: str, *, summary: bool = False) -> Rec
         f"{where}: item has none of 'data', 'blob' or 's3_key'; it was not written by "
         "sfn-offload or py2sfn-task-tools"
     )
+
+
+def _membership(item: dict[str, Any], where: str, *, summary: bool) -> Membership | None:
+    root = _text(item, "list_sha256", where)
+    if root is None:
+        return None
+    count = _number(item, "list_count", where)
+    proof = _text(item, "list_proof", where)
+    if summary and proof is None:
+        proof = ""  # a keys-only listing does not read proofs
+    if count is None or proof is None:
+        raise PayloadEncodingError(
+            f"{where}: the item records its list's digest without the list's length or its proof"
+        )
+    return Membership(root, count, proof)
 
 
 def _text(item: dict[str, Any], name: str, where: str) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from ..errors import NoItemFound
+from ..errors import NoItemFound, PayloadTooLargeError
 from .base import Address, Record
 
 __all__ = ["MemoryStore"]
@@ -55,10 +56,18 @@ class MemoryStore:
             self._count("put_many")
             self.data.update(dict(entries))
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+    def get_many(
+        self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
+    ) -> dict[Address, Record]:
         with self._lock:
             self._count("get_many")
-            return {a: self.data[a] for a in addresses if a in self.data}
+            found = {a: self.data[a] for a in addresses if a in self.data}
+        for address, record in found.items():
+            limit = None if max_bytes is None else max_bytes.get(address)
+            if limit is not None and record.body is not None and len(record.body) > limit:
+                # As S3Store does: a body over its limit comes back unread, with its length.
+                found[address] = dataclasses.replace(record, body=None, size=len(record.body))
+        return found
 
     def delete_many(self, addresses: Iterable[Address]) -> None:
         with self._lock:
@@ -67,7 +76,13 @@ class MemoryStore:
                 self.data.pop(address, None)
 
     def query(
-        self, table: str, partition_key: str, *, keys_only: bool = False
+        self,
+        table: str,
+        partition_key: str,
+        *,
+        keys_only: bool = False,
+        below: int | None = None,
+        max_bytes: int | None = None,
     ) -> list[tuple[int, Record]]:
         """Every record of the partition, by index; ``keys_only`` changes nothing here (whole
         records are a superset of what it promises)."""
@@ -76,6 +91,18 @@ class MemoryStore:
             rows = [
                 (a.index, r)
                 for a, r in self.data.items()
-                if a.container == table and a.key == partition_key
+                if a.container == table
+                and a.key == partition_key
+                and (below is None or a.index < below)
             ]
-        return sorted(rows, key=lambda row: row[0])
+        rows.sort(key=lambda row: row[0])
+        if max_bytes is not None and not keys_only:
+            total = 0
+            for _, record in rows:
+                total += len(record.body or b"")
+                if total > max_bytes:
+                    raise PayloadTooLargeError(
+                        f"memory table {table!r} partition_key {partition_key!r}: the partition "
+                        f"holds more than the {max_bytes} bytes this read may load"
+                    )
+        return rows

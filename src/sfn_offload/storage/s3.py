@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +11,7 @@ from botocore.exceptions import ReadTimeoutError as BotocoreReadTimeoutError
 
 from .._aws import quiet_wire
 from .._retry import RetryPolicy
-from ..errors import NoItemFound, PayloadEncodingError, StoreError, translate_aws_errors
+from ..errors import NoItemFound, PayloadEncodingError, store_error, translate_aws_errors
 from ..wire.codec import ENCODING_JSON
 from .base import S3_DELETE_LIMIT, Address, Record, chunks, run_all
 
@@ -84,46 +84,61 @@ class S3Store:
                 **extra,
             )
 
-    def get(self, address: Address) -> Record:
+    def get(self, address: Address, *, max_bytes: int | None = None) -> Record:
         """Read one object; its ``expires-at`` metadata becomes the record's ``expires_at``.
 
         A body that breaks off while it is read (connection reset, truncated transfer, checksum
-        mismatch) is fetched again, within the retry policy's attempts and deadline.
+        mismatch) is fetched again, within the retry policy's attempts and deadline. With
+        ``max_bytes``, a longer object (by its ``ContentLength``, or by reading one byte past the
+        limit) is not read: the record comes back with ``body=None`` and its ``size``.
         """
         where = address.describe(self.backend)
         delays = self._retry.delays()
+        body: bytes | None
         while True:
             with translate_aws_errors("S3.GetObject", where), quiet_wire():
                 response = self._client().get_object(
                     Bucket=address.container, Key=address.key, **self._owner_args()
                 )
                 stream = response["Body"]
+                length = response.get("ContentLength")
+                if max_bytes is not None and isinstance(length, int) and length > max_bytes:
+                    stream.close()  # the connection is dropped, not drained
+                    body, size = None, length
+                    break
                 try:
-                    body = stream.read()
+                    body = _read(stream, None if isinstance(length, int) else max_bytes)
                 except _BROKEN_BODY:
                     stream.close()
                     if next(delays, None) is None:
                         raise
                     continue
+                size = len(body)
+                if max_bytes is not None and size > max_bytes:
+                    stream.close()
+                    body = None
             break
         metadata = response.get("Metadata") or {}
         return Record(
             body,
             encoding=metadata.get("encoding", ENCODING_JSON),
             sha256=metadata.get("sha256"),
-            size=len(body),
+            size=size,
             expires_at=_expiry(metadata.get("expires-at"), f"s3 {where}"),
         )
 
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
         run_all(self._executor(), lambda entry: self.put(*entry), entries)
 
-    def get_many(self, addresses: Sequence[Address]) -> dict[Address, Record]:
+    def get_many(
+        self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
+    ) -> dict[Address, Record]:
         unique = list(dict.fromkeys(addresses))
+        limits = max_bytes or {}
 
         def fetch(address: Address) -> tuple[Address, Record | None]:
             try:
-                return address, self.get(address)
+                return address, self.get(address, max_bytes=limits.get(address))
             except NoItemFound:
                 return address, None
 
@@ -146,11 +161,22 @@ class S3Store:
                 errors = response.get("Errors") or []
                 if errors:
                     first = errors[0]
-                    raise StoreError(
+                    raise store_error(
                         f"S3.DeleteObjects: {len(errors)} object(s) in bucket {bucket!r} were not "
                         f"deleted, e.g. {first.get('Key')!r}: {first.get('Code')}",
-                        code=str(first.get("Code", "")),
+                        str(first.get("Code", "")),
                     )
+
+
+def _read(stream: Any, max_bytes: int | None) -> bytes:
+    """The body, whole (botocore checks its length and checksum at the end), or, when its
+    length is unknown and ``max_bytes`` is set, at most one byte past ``max_bytes``."""
+    if max_bytes is None:
+        return bytes(stream.read())
+    head = bytes(stream.read(max_bytes + 1))
+    if len(head) <= max_bytes:
+        head += bytes(stream.read())  # at the end: lets botocore verify what it read
+    return head
 
 
 def _expiry(raw: str | None, where: str) -> int | None:

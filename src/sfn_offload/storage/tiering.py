@@ -7,9 +7,16 @@ request. Two layouts:
   payload fits the item budget, else one S3 object at ``{s3_prefix}{partition_key}/{index}``
   (one read instead of two). A bucket-only setup writes everything to S3.
 - **item layout** (:func:`place_in_item`, what ``StateDataClient`` writes): always a DynamoDB
-  item; a payload over the item budget goes to S3 at py2sfn's key
-  ``workflow_state_data/{table}/{partition_key}/{index}`` and the item records
-  ``s3_key``/``s3_bucket``, so py2sfn-task-tools can read both.
+  item; a payload over the item budget goes to S3 under py2sfn's prefix,
+  ``workflow_state_data/{table}/{partition_key}/{index}/{digest}-{nonce}``, and the item records
+  ``s3_key``/``s3_bucket`` (py2sfn-task-tools reads the key from the item, so it reads these).
+
+**No object replaces another.** A value-layout key ends in the payload's digest (the decorator's
+partition keys already do): the same key only ever holds the same bytes, so a retry rewrites its
+own object. An item-layout overflow key is unique per write (the digest, then a random nonce):
+the item at an address can be rewritten, so two writers of one address (concurrent, or one
+failing after the other succeeded) must never share an object, or the clean-up of one would
+delete what the other's item names.
 
 DynamoDB items are limited to 400 KB including attribute names and the key, hence an item
 budget (380,000 bytes by default) below it.
@@ -17,6 +24,7 @@ budget (380,000 bytes by default) below it.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,7 +34,15 @@ from ..wire.codec import Encoded
 from ..wire.pointer import Backend, Pointer
 from .base import Address, Record
 
-__all__ = ["LEGACY_S3_PREFIX", "Placement", "place_in_item", "place_value", "too_large"]
+__all__ = [
+    "LEGACY_S3_PREFIX",
+    "Placement",
+    "overflow_key",
+    "place_in_item",
+    "place_value",
+    "too_large",
+    "unique_key",
+]
 
 #: Where py2sfn-task-tools put overflowing payloads; kept so both libraries read each other's.
 LEGACY_S3_PREFIX: Final = "workflow_state_data"
@@ -55,6 +71,27 @@ def _pointer(backend: Backend, container: str, key: str, index: int, encoded: En
     return Pointer(backend, container, key, index, encoded.size, encoded.sha256, encoded.encoding)
 
 
+#: Hex digits of the payload digest that end an object key.
+KEY_DIGEST_CHARS: Final = 20
+
+
+def unique_key(base: str, encoded: Encoded) -> str:
+    """``base`` made unique per payload: it ends in the payload's digest prefix (as the
+    decorator's partition keys already do), else ``/<digest prefix>`` is appended.
+
+    >>> enc = Encoded(b"1", "json", "ab" * 32, 1)
+    >>> unique_key("sfn-offload/run:x/0", enc)
+    'sfn-offload/run:x/0/abababababababababab'
+    >>> unique_key("sfn-offload/run:x:abababababababababab/0", enc)
+    'sfn-offload/run:x:abababababababababab/0'
+    """
+    digest = encoded.sha256[:KEY_DIGEST_CHARS]
+    head = base.rpartition("/")[0]
+    if head.endswith(digest):
+        return base
+    return f"{base}/{digest}"
+
+
 def too_large(config: OffloadConfig, encoded: Encoded, where: str) -> PayloadTooLargeError:
     """The error for a payload over the item budget when no bucket is configured."""
     return PayloadTooLargeError(
@@ -63,6 +100,18 @@ def too_large(config: OffloadConfig, encoded: Encoded, where: str) -> PayloadToo
         "400 KB), and no S3 bucket is configured for larger payloads: set SFN_OFFLOAD_BUCKET "
         "(or s3_bucket=)"
     )
+
+
+def overflow_key(table: str, partition_key: str, index: int, encoded: Encoded) -> str:
+    """The S3 key of an item's overflow object: py2sfn's prefix and address, then the payload's
+    digest prefix and a random nonce, so that every write gets its own object.
+
+    >>> enc = Encoded(b"1", "json", "ab" * 32, 1)
+    >>> overflow_key("state", "run:rows", 3, enc)[:60]
+    'workflow_state_data/state/run:rows/3/abababababababababab-'
+    """
+    digest = encoded.sha256[:KEY_DIGEST_CHARS]
+    return f"{LEGACY_S3_PREFIX}/{table}/{partition_key}/{index}/{digest}-{secrets.token_hex(6)}"
 
 
 def place_value(
@@ -90,7 +139,7 @@ def place_value(
             )
         where = f"dynamodb table {table!r} partition_key {partition_key!r} index {index}"
         raise too_large(config, encoded, where)
-    key = f"{config.s3_prefix}{partition_key}/{index}"
+    key = unique_key(f"{config.s3_prefix}{partition_key}/{index}", encoded)
     return Placement(
         _pointer("s3", bucket, key, index, encoded),
         obj=(Address(bucket, key, index), _record(encoded, expires_at)),
@@ -114,7 +163,7 @@ def place_in_item(
     if not bucket:
         where = f"dynamodb table {table!r} partition_key {partition_key!r} index {index}"
         raise too_large(config, encoded, where)
-    s3_address = Address(bucket, f"{LEGACY_S3_PREFIX}/{table}/{partition_key}/{index}", index)
+    s3_address = Address(bucket, overflow_key(table, partition_key, index, encoded), index)
     item = Record(
         None,
         encoded.encoding,

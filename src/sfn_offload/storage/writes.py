@@ -9,18 +9,28 @@
   finding it would cost a request on every write. The decorator's keys end in the payload's
   digest, so its retries never hit this; the stale copy is never read (pointers name exactly
   what was written with them) and expires with the TTL and the bucket's lifecycle rule.
+- **No write destroys what a pointer names.** An object never replaces another: value-layout
+  keys end in the payload's digest (:func:`~.tiering.unique_key`: equal keys, equal bytes), and
+  item-layout overflow keys are unique per write (:func:`~.tiering.overflow_key`). Writing an
+  address again, concurrently or after a failure, never touches the object the current item
+  names; a write that fails deletes only its own objects (and none a committed item names).
+- **Lists are one write.** Each element of a list written by :meth:`Writes.write_items` records
+  the list's digest, length and its proof (:mod:`sfn_offload.wire.merkle`), so a reader can tell
+  the elements of one write from a mix of two concurrent ones.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Sequence
 
 from .._config import OffloadConfig
 from ..errors import ConfigurationError, SfnOffloadError
+from ..wire import merkle
 from ..wire.codec import Encoded
 from ..wire.pointer import Pointer
-from .base import Address, PartitionStore, PayloadStore, Record
+from .base import Address, Membership, PartitionStore, PayloadStore, Record
 from .tiering import place_in_item, place_value
 
 __all__ = ["Writes"]
@@ -104,38 +114,42 @@ class Writes:
         self.delete_replaced_overflow({index: old} if old else {}, {index: placement.item[1]})
         return placement.pointer
 
-    def write_items(
-        self, table: str | None, partition_key: str, encoded: Sequence[Encoded]
-    ) -> None:
-        """A list element by element at indices ``0..n-1`` (py2sfn ``put_items``).
+    def write_items(self, table: str | None, partition_key: str, encoded: Sequence[Encoded]) -> str:
+        """A list element by element at indices ``0..n-1`` (py2sfn ``put_items``); returns the
+        list's digest (the Merkle root a list pointer can carry as ``sha256``).
 
         Items at higher indices left by an earlier, longer list are deleted, so reading the
         partition returns exactly this list. Elements an earlier attempt already wrote identically
-        (same digest, TTL at least half left) are not written again, so a retried task costs little.
+        (same digest and list, TTL at least half left) are not written again, so a retried task
+        costs little. Every element records the list's digest, length and its proof.
         """
         table = self.require_table(table)
         expires_at = self.expires_at()
+        root, proofs = merkle.tree([enc.sha256 for enc in encoded])
+        count = len(encoded)
         # Every element is placed (and its size checked) before the first write.
-        planned = [
-            place_in_item(self.config, table, partition_key, i, enc, expires_at)
-            for i, enc in enumerate(encoded)
-        ]
+        planned = []
+        for i, enc in enumerate(encoded):
+            placement = place_in_item(self.config, table, partition_key, i, enc, expires_at)
+            assert placement.item is not None
+            address, record = placement.item
+            member = Membership(root, count, proofs[i])
+            planned.append((placement, (address, dataclasses.replace(record, member=member))))
         existing = dict(self.dynamodb.query(table, partition_key, keys_only=True))
         fresh_enough = expires_at - self.config.ttl_days * 86_400 // 2
         items: list[tuple[Address, Record]] = []
         s3_writes: list[tuple[Address, Record]] = []
-        for index, placement in enumerate(planned):
-            assert placement.item is not None
-            item = placement.item[1]
+        for index, (placement, (address, item)) in enumerate(planned):
             old = existing.get(index)
             if (
                 old is not None
-                and (old.sha256, old.encoding, old.redirect)
-                == (item.sha256, item.encoding, item.redirect)
+                and (old.sha256, old.encoding) == (item.sha256, item.encoding)
+                and _same_list(old.member, item.member)
+                and (old.redirect is None) == (item.redirect is None)
                 and (old.expires_at or 0) >= fresh_enough
             ):
-                continue
-            items.append(placement.item)
+                continue  # the same payload of the same list, with its own object if it has one
+            items.append((address, item))
             if placement.obj is not None:
                 s3_writes.append(placement.obj)
         if s3_writes:
@@ -149,6 +163,7 @@ class Writes:
         new_items = {a.index: r for a, r in items}
         replaced = {i: r for i, r in existing.items() if i >= len(encoded) or i in new_items}
         self.delete_replaced_overflow(replaced, new_items)
+        return root
 
     @contextlib.contextmanager
     def _undo_on_failure(
@@ -162,9 +177,10 @@ class Writes:
         A failed write may still have committed some items (the other batches of a ``put_items``,
         or a request whose response was lost after DynamoDB applied it), and those need their
         objects: the items are read back first and only objects whose item does not hold the new
-        record are deleted. If that read fails too, nothing is deleted: the retry overwrites the
-        objects (same keys) or the lifecycle rule expires them, while deleting could leave an item
-        naming nothing. The item error is what the caller sees either way.
+        record are deleted. If that read fails too, nothing is deleted: the lifecycle rule expires
+        them, while deleting could leave an item naming nothing. The item error is what the caller
+        sees either way. Deleting is safe because overflow keys are unique per write
+        (:func:`~.tiering.overflow_key`): no other writer can be about to name these objects.
         """
         try:
             yield
@@ -201,3 +217,10 @@ class Writes:
                 orphans.append(Address(bucket, record.redirect.key, index))
         if orphans:
             self.s3.delete_many(orphans)
+
+
+def _same_list(old: Membership | None, new: Membership | None) -> bool:
+    """True when both records belong to the same list (a listing does not read proofs)."""
+    if old is None or new is None:
+        return old is new
+    return (old.root, old.count) == (new.root, new.count)

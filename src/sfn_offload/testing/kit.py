@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._config import DEFAULT_TTL_DAYS
 from ..errors import QuotaExceededError
 from ..wire.codec import runtime_text
 from .aws_calls import install_call_counter, kit_requests
@@ -150,7 +151,7 @@ class LocalStepFunctions:
 
         with kit_requests():
             ensure_table(self.client("dynamodb"), self.table)
-            ensure_bucket(self.client("s3"), self.bucket, ttl_days=7)
+            ensure_bucket(self.client("s3"), self.bucket, ttl_days=DEFAULT_TTL_DAYS)
         role = self.client("iam").create_role(
             RoleName="sfn-offload-local",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),

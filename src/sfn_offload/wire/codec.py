@@ -16,6 +16,7 @@ import decimal
 import gc
 import gzip
 import hashlib
+import itertools
 import json
 import math
 import zlib
@@ -80,12 +81,19 @@ def digest(body: bytes) -> str:
 # which costs as much as encoding a small event (this runs on every decorated invocation).
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
-#: Deeper than this is refused: the C encoder and decoder would hit the recursion limit.
-_MAX_DEPTH: Final = 900
+#: Values nested deeper than this are refused (``PayloadEncodingError``), whatever the call
+#: stack: the C encoder and decoder, and any recursive walk of the value, use one Python frame
+#: per level against the interpreter's limit of 1,000, and the frames a handler runs under
+#: (the Lambda runtime, Powertools, the event loop) must fit beside them.
+MAX_DEPTH: Final = 512
+_MAX_DEPTH: Final = MAX_DEPTH
 
 #: Exact types the C encoder writes exactly as the Lambda runtime does (subclasses may differ:
 #: a namedtuple is a tuple the runtime writes as an object).
 _PLAIN_TYPES: Final = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+#: Key types JSON turns into strings: ``{1: "a", "1": "b"}`` would be written with two keys
+#: ``"1"`` (one value lost on reading), so objects with such keys take the careful path.
+_NON_STR_KEY_TYPES: Final = frozenset({int, float, bool, type(None)})
 
 
 def dumps(value: Any, *, where: str = "value") -> bytes:
@@ -104,7 +112,9 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
     Refused, with the JSONPath of the offending part, is what the runtime refuses (``set``,
     ``datetime``, other objects, keys of other types, bytes that are not UTF-8, integers of
     more than 4,300 digits, cycles) and what it writes but JSON cannot carry: ``NaN`` and
-    ``Infinity`` (float or ``Decimal``, as values or as float keys) and lone surrogates.
+    ``Infinity`` (float or ``Decimal``, as values or as float keys), lone surrogates, two keys
+    of one object that JSON writes alike (``{1: "a", "1": "b"}``: a reader would keep one), and
+    nesting deeper than :data:`MAX_DEPTH`.
 
     >>> dumps([1, "é"])
     b'[1,"\xc3\xa9"]'
@@ -121,7 +131,13 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
             # Only the exact JSON types: one pass of the C encoder.
             return _ENCODER.encode(value).encode("utf-8")
         return _STRICT.write(value).encode("utf-8")
-    except (TypeError, ValueError, UnicodeError, RecursionError) as exc:
+    except RecursionError as exc:
+        # Below MAX_DEPTH, but the frames already on the stack left no room: still a typed error.
+        raise PayloadEncodingError(
+            f"{where} is nested too deeply to encode with the call stack left here (values "
+            f"may nest at most {_MAX_DEPTH} levels)"
+        ) from exc
+    except (TypeError, ValueError, UnicodeError) as exc:
         raise PayloadEncodingError(describe_unencodable(value, where)) from exc
 
 
@@ -161,21 +177,39 @@ def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
     return writer.write(value)
 
 
-def _is_plain(value: Any) -> bool:
+def _is_plain(value: Any, depth: int = 0) -> bool:
     """True when ``value`` holds only the exact types in ``_PLAIN_TYPES``.
 
     Scanned level by level with ``gc.get_referents`` (the children of every container of a level
     in one C call), several times faster than a Python walk; a level holding anything else, or
     more levels than the encoder goes (a cycle), sends the value down the careful path.
+    ``depth`` is how deep ``value`` already sits in the whole value.
     """
     level = [value]
-    for _ in range(_MAX_DEPTH + 2):
-        if not _PLAIN_TYPES.issuperset(map(type, level)):
+    types = {type(value)}
+    for _ in range(_MAX_DEPTH + 1 - depth):
+        if not _PLAIN_TYPES.issuperset(types):
             return False
-        level = gc.get_referents(*level)
-        if not level:
+        children = gc.get_referents(*level)
+        if not children:
             return True
+        child_types = set(map(type, children))
+        # A dict's keys are among its referents: only when those hold a non-string scalar can
+        # a dict of this level have a key JSON turns into a string.
+        if (
+            dict in types
+            and not _NON_STR_KEY_TYPES.isdisjoint(child_types)
+            and _non_str_keys(level)
+        ):
+            return False
+        level, types = children, child_types
     return False
+
+
+def _non_str_keys(level: list[Any]) -> bool:
+    """True when a dict of ``level`` has a key that is not a ``str`` (all in C calls)."""
+    keys = itertools.chain.from_iterable(filter(dict.__instancecheck__, level))
+    return not {str}.issuperset(map(type, keys))
 
 
 class _Writer:
@@ -201,7 +235,7 @@ class _Writer:
     def _value(self, value: Any, depth: int, path: set[int]) -> str:
         if depth > _MAX_DEPTH:
             raise ValueError("nested too deeply")
-        if _is_plain(value):
+        if _is_plain(value, depth):
             return self.encoder.encode(value)
         if isinstance(value, str):
             return self.encoder.encode(value)  # the C encoder writes a subclass's characters
@@ -231,10 +265,14 @@ class _Writer:
         path.add(id(owner))
         try:
             if isinstance(value, dict):
-                items = [
-                    self._key(k) + self.key_sep + self._value(v, depth + 1, path)
-                    for k, v in value.items()
-                ]
+                items = []
+                seen: set[str] = set()
+                for k, v in value.items():
+                    key = self._key(k)
+                    if key in seen:
+                        raise ValueError(f"two keys are written as {key}")
+                    seen.add(key)
+                    items.append(key + self.key_sep + self._value(v, depth + 1, path))
                 return "{" + self.item_sep.join(items) + "}"
             return "[" + self.item_sep.join(self._value(v, depth + 1, path) for v in value) + "]"
         finally:
@@ -305,10 +343,15 @@ def _find_problem(root: Any) -> tuple[str, str] | None:
         if callable(as_dict):
             value = as_dict()  # a namedtuple is written as the object it returns
         if isinstance(value, dict):
+            written: set[str] = set()
             for key, item in value.items():
                 bad = _key_problem(key, path)
                 if bad is not None:
                     return bad
+                text = _key_text(key)
+                if text in written:
+                    return path, f"has two keys that JSON writes alike ({_short_key(text)})"
+                written.add(text)
                 children.append((item, f"{path}.{key}", depth + 1))
         elif isinstance(value, list | tuple):
             children = [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
@@ -330,6 +373,25 @@ def _key_problem(key: Any, path: str) -> tuple[str, str] | None:
     if not isinstance(key, int | float) and key is not None:  # bool is an int
         return path, f"has a key of type {type(key).__name__}"
     return None
+
+
+def _key_text(key: Any) -> str:
+    """The text JSON writes for a key that passed :func:`_key_problem`."""
+    if isinstance(key, str):
+        return str.__str__(key)
+    if isinstance(key, bytes):
+        return key.decode("utf-8", "replace")
+    if key is True or key is False or key is None:
+        return json.dumps(key)
+    if isinstance(key, int):
+        return int.__repr__(key)
+    if isinstance(key, float):
+        return float.__repr__(key)
+    return repr(key)
+
+
+def _short_key(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def _scalar_problem(value: Any, path: str) -> tuple[str, str] | None:
@@ -402,18 +464,26 @@ def encode(
     )
 
 
-def verify(body: bytes, *, size: int | None, sha256: str | None, where: str) -> None:
-    """Check stored bytes against the size and digest a pointer recorded."""
+def verify(
+    body: bytes, *, size: int | None, sha256: str | None, where: str, from_input: bool = True
+) -> None:
+    """Check stored bytes against the size and digest a pointer recorded.
+
+    ``from_input=False`` when the size was recorded in storage (an item's own record), not in
+    the pointer the input carried: the message then does not repeat it.
+    """
+    # Messages name what the pointer recorded (it came with the input), never the size or
+    # digest of what is stored: those would make a refused read an oracle for other data.
     if size is not None and len(body) != size:
-        state = "truncated" if len(body) < size else "longer than recorded"
+        recorded = f"the {size} bytes" if from_input else "the size"
         raise IntegrityError(
-            f"{where}: stored payload is {len(body)} bytes but the pointer recorded {size} "
-            f"({state}); refusing to use it"
+            f"{where}: the stored payload is not {recorded} recorded for it (truncated, "
+            "extended or replaced); refusing to use it"
         )
     if sha256 is not None and digest(body) != sha256.lower():
         raise IntegrityError(
-            f"{where}: SHA-256 of the stored payload does not match the pointer "
-            f"(expected {sha256[:16]}..., got {digest(body)[:16]}...); it was changed or corrupted"
+            f"{where}: the SHA-256 of the stored payload does not match the one recorded for it; "
+            "it was changed or corrupted"
         )
 
 
@@ -421,31 +491,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+#: Inflation proceeds in pieces of this size, so that stopping at a cap never holds more than
+#: the cap and one piece (zlib would otherwise build its output in blocks and copy them whole).
+_INFLATE_STEP: Final = 1024 * 1024
+
+
 def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = None) -> bytes:
     """The JSON bytes of a stored payload (decompressed), capped at ``max_bytes``.
 
-    The cap guards against gzip bombs and against hydrating more than a Lambda's memory holds.
+    The cap guards against gzip bombs and against hydrating more than a Lambda's memory holds:
+    inflation stops as soon as the output passes it, having held at most the cap, one megabyte
+    and the compressed input.
     """
     if encoding == ENCODING_GZIP:
-        inflater = zlib.decompressobj(wbits=31)
-        limit = 0 if max_bytes is None else max_bytes + 1
-        try:
-            raw = inflater.decompress(body, limit)
-        except zlib.error as exc:
-            raise PayloadEncodingError(f"{where}: gzip payload does not decompress: {exc}") from exc
-        if not inflater.eof:
-            if max_bytes is not None and len(raw) > max_bytes:
-                raise PayloadTooLargeError(
-                    f"{where}: payload inflates past the {max_bytes}-byte hydration cap"
-                )
-            raise PayloadEncodingError(f"{where}: gzip payload is truncated")
-        if inflater.unused_data:
-            # A second gzip member or junk after the stream: we never write either, and
-            # silently ignoring bytes would decode something other than what was stored.
-            raise PayloadEncodingError(
-                f"{where}: gzip payload has {len(inflater.unused_data)} trailing byte(s) after "
-                "the compressed stream"
-            )
+        raw = _gunzip(body, where, max_bytes)
     elif encoding == ENCODING_JSON:
         raw = body
     else:
@@ -453,10 +512,38 @@ def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = N
             f"{where}: unknown payload encoding {encoding!r} (known: {sorted(KNOWN_ENCODINGS)})"
         )
     if max_bytes is not None and len(raw) > max_bytes:
-        raise PayloadTooLargeError(
-            f"{where}: payload is {len(raw)} bytes, over the {max_bytes}-byte hydration cap"
-        )
+        raise PayloadTooLargeError(f"{where}: payload is over the {max_bytes}-byte hydration cap")
     return raw
+
+
+def _gunzip(body: bytes, where: str, max_bytes: int | None) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    pieces: list[bytes] = []
+    total = 0
+    pending = body
+    try:
+        while True:
+            piece = inflater.decompress(pending, _INFLATE_STEP)
+            pending = inflater.unconsumed_tail
+            pieces.append(piece)
+            total += len(piece)
+            if max_bytes is not None and total > max_bytes:
+                raise PayloadTooLargeError(
+                    f"{where}: payload inflates past the {max_bytes}-byte hydration cap"
+                )
+            if inflater.eof or (not piece and not pending):
+                break
+    except zlib.error as exc:
+        raise PayloadEncodingError(f"{where}: gzip payload does not decompress") from exc
+    if not inflater.eof:
+        raise PayloadEncodingError(f"{where}: gzip payload is truncated")
+    if inflater.unused_data:
+        # A second gzip member or junk after the stream: we never write either, and silently
+        # ignoring bytes would decode something other than what was stored.
+        raise PayloadEncodingError(
+            f"{where}: gzip payload has trailing bytes after the compressed stream"
+        )
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def loads(raw: bytes, *, where: str, allow_constants: bool = False) -> Any:
@@ -469,8 +556,14 @@ def loads(raw: bytes, *, where: str, allow_constants: bool = False) -> Any:
         if allow_constants:
             return json.loads(text)
         return json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise PayloadEncodingError(f"{where}: stored payload is not valid JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # The reason only: the exception's text quotes stored bytes and their position.
+        raise PayloadEncodingError(f"{where}: stored payload is not valid UTF-8") from exc
+    except RecursionError as exc:
+        raise PayloadEncodingError(f"{where}: stored payload is nested too deeply") from exc
+    except ValueError as exc:
+        reason = "holds NaN or Infinity" if "non-standard" in str(exc) else "is not valid JSON"
+        raise PayloadEncodingError(f"{where}: stored payload {reason}") from exc
 
 
 def decode(

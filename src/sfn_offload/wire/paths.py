@@ -48,12 +48,13 @@ def exists(root: Any, path: Path) -> bool:
 
 
 def shallow_copy(node: Any) -> Any:
-    """A one-level copy of a container (any Mapping becomes a dict); other values as they are."""
+    """A one-level copy of a container (any Mapping becomes a dict, a tuple a list, as JSON
+    writes them); other values as they are."""
     # Any Mapping, not only dict: a py2sfn Map event is recognised in any Mapping, and the
     # caller's object must not receive its element.
     if isinstance(node, Mapping):
         return dict(node)
-    if isinstance(node, list):
+    if isinstance(node, list | tuple) and not hasattr(node, "_asdict"):  # not a namedtuple
         return list(node)
     return node
 

@@ -13,9 +13,11 @@ A pointer is what travels through Step Functions in place of a payload::
 - ``table``/``key``/``index`` address a DynamoDB item (``partition_key``/``sort_key``);
   ``bucket``/``key`` an S3 object (``index`` is informational there).
 - ``size`` is the stored byte size and ``sha256`` the digest of those bytes; every load checks both.
-- ``count`` (instead of ``size``/``sha256``) marks a *list* pointer: the list was stored element by
+- ``count`` (instead of ``size``) marks a *list* pointer: the list was stored element by
   element at indices ``0..count-1`` (py2sfn ``put_items`` layout) and each element item carries its
-  own digest. It may carry ``items``, a placeholder array of ``count`` ones for a Map state's
+  own digest. Its optional ``sha256`` is the *list's* digest (the Merkle root over the elements'
+  digests, :mod:`~sfn_offload.wire.merkle`): the whole list, and each element alone, are checked
+  against it. It may carry ``items``, a placeholder array of ``count`` ones for a Map state's
   ``ItemsPath`` (like py2sfn's ``put_items`` result), and ``ref``, the same pointer without
   ``items``: a constant-size copy a Map's ``ItemSelector`` hands to every iteration (JSONPath
   cannot drop a key). Neither is part of the address.
@@ -48,7 +50,9 @@ Backend = Literal["dynamodb", "s3"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _VALUE_FIELDS: Final = frozenset({MARKER, "backend", "key", "index", "size", "sha256", "encoding"})
-_LIST_FIELDS: Final = frozenset({MARKER, "backend", "key", "count", "encoding", "items", "ref"})
+_LIST_FIELDS: Final = frozenset(
+    {MARKER, "backend", "key", "count", "sha256", "encoding", "items", "ref"}
+)
 _CONTAINER_FIELD: Final = {"dynamodb": "table", "s3": "bucket"}
 _BACKENDS: Final = tuple(_CONTAINER_FIELD)
 #: Longest key each backend accepts, in UTF-8 bytes: a DynamoDB partition key is at most 2,048
@@ -77,7 +81,8 @@ class Pointer:
         key: the partition key (dynamodb) or object key (s3).
         index: the sort key (dynamodb); informational for s3.
         size: stored byte size (``None`` for list pointers).
-        sha256: hex digest of the stored bytes (``None`` for list pointers).
+        sha256: hex digest of the stored bytes; for a list pointer, the list's digest (the
+            Merkle root over its elements' digests), or ``None`` when it does not carry one.
         encoding: ``"json"`` or ``"json+gzip"``.
         count: element count of a list pointer, else ``None``.
     """
@@ -111,6 +116,8 @@ class Pointer:
         out["key"] = self.key
         if self.is_list:
             out["count"] = self.count
+            if self.sha256 is not None:
+                out["sha256"] = self.sha256
         else:
             out["index"] = self.index
             out["size"] = self.size
@@ -156,7 +163,8 @@ class Pointer:
         extra = sorted(set(obj) - allowed, key=str)
         if extra:
             raise PointerError(f"{where}: unexpected field(s) {extra} in a v{VERSION} pointer")
-        missing = sorted(allowed - set(obj) - {"encoding", "items", "ref"})
+        optional = {"encoding", "items", "ref", "sha256"} if is_list else {"encoding"}
+        missing = sorted(allowed - set(obj) - optional)
         if missing:
             raise PointerError(f"{where}: missing field(s) {missing} in a v{VERSION} pointer")
         container = _nonempty_str(
@@ -177,7 +185,12 @@ class Pointer:
                 )
             if backend != "dynamodb":
                 raise PointerError(f"{where}: list pointers are only defined for dynamodb")
-            pointer = cls(backend, container, key, encoding=encoding, count=count)
+            list_sha = obj.get("sha256")
+            if "sha256" in obj and (
+                not isinstance(list_sha, str) or not _SHA256.fullmatch(list_sha)
+            ):
+                raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
+            pointer = cls(backend, container, key, sha256=list_sha, encoding=encoding, count=count)
             if "ref" in obj and obj["ref"] != pointer.to_dict():
                 raise PointerError(f"{where}: 'ref' must be this list pointer without 'items'")
             return pointer

@@ -133,6 +133,8 @@ class Reference:
             count).
         node: for ``result-writer``, the output object itself.
         resolved_bytes: JSON bytes of the data once loaded (``None`` until resolved).
+        parent: for ``element``, the list pointer it indexes (its ``sha256``, when set, is the
+            list's digest the element must prove it belongs to).
     """
 
     path: Path
@@ -141,6 +143,18 @@ class Reference:
     list_count: int | None = None
     node: Mapping[str, Any] | None = None
     resolved_bytes: int | None = None
+    parent: Pointer | None = None
+
+    @property
+    def verifiable(self) -> bool:
+        """True when the reference carries a digest that vouches for the data it names (a value
+        pointer, a list pointer with the list's digest, an element of one); the others can only
+        be trusted by where the data lives (see :class:`sfn_offload.ExecutionIdentity`)."""
+        if self.kind == "element":
+            return self.parent is not None and self.parent.sha256 is not None
+        if self.kind == "result-writer":
+            return False
+        return self.pointer.sha256 is not None
 
     @property
     def jsonpath(self) -> str:
@@ -172,14 +186,15 @@ class Reference:
                 f"{self.pointer.describe()}: index {index} is outside the list of {count} "
                 f"element(s) (valid: 0..{count - 1})"
             )
-        return Reference(self.path, "element", _element(self.pointer, index), count)
+        parent = self.pointer if self.pointer.is_list else None
+        return Reference(self.path, "element", _element(self.pointer, index), count, parent=parent)
 
     def loads(self) -> list[Pointer]:
-        """The value pointers to read for this reference, in order."""
-        if self.kind == "result-writer":
+        """The value pointers to read for this reference (none for a whole list, which is read
+        with Query, nor for a ResultWriter output): never more than one, whatever a list
+        pointer's ``count`` says."""
+        if self.kind == "result-writer" or self.is_list:
             return []
-        if self.is_list:
-            return [_element(self.pointer, i) for i in range(self.pointer.count or 0)]
         return [self.pointer]
 
     def to_json(self) -> dict[str, Any]:
@@ -221,7 +236,7 @@ def _element_reference(node: Mapping[str, Any], path: Path, where: str) -> Refer
     if not lst.is_list:
         raise PointerError(f"{where}: {ELEMENT_LIST_KEY!r} must be a list pointer")
     element = element_pointer(lst, node[ELEMENT_INDEX_KEY], where)
-    return Reference(path, "element", element, lst.count)
+    return Reference(path, "element", element, lst.count, parent=lst)
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,9 +285,10 @@ def _py2sfn_result_reference(node: Mapping[str, Any], path: Path, where: str) ->
     if items is not None:
         if not isinstance(items, list):
             raise PointerError(f"{where}: 'items' must be the placeholder list")
-        return Reference(
-            path, "py2sfn-list", Pointer("dynamodb", table, partition_key, count=len(items))
-        )
+        root = node.get("sha256")  # sfn-offload's put_items adds the list's digest
+        root = root if isinstance(root, str) and re.fullmatch("[0-9a-f]{64}", root) else None
+        pointer = Pointer("dynamodb", table, partition_key, sha256=root, count=len(items))
+        return Reference(path, "py2sfn-list", pointer)
     size = node.get("size")
     index = node.get("index", 0)
     if type(index) is not int or not 0 <= index <= MAX_INDEX:
