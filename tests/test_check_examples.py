@@ -25,6 +25,7 @@ EXPECTED: dict[str, tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]
     "maps/map_at_scale.jsonata.asl.json": ([], [(*HISTORY, "/States/Price")]),
     "snippets/asl/map_fan_out.asl.json": ([], [(*HISTORY, "/States/EachShard")]),
     "snippets/asl/execution_arn_plain.asl.json": ([], []),
+    "snippets/asl/error_routing.asl.json": ([], []),
     "snippets/asl/execution_arn_invoke.asl.json": ([], []),
     "snippets/asl/execution_arn_jsonata.asl.json": ([], []),
     # Measure's event is an item of the item file the first task wrote: whether it carries the
