@@ -107,8 +107,10 @@ def overflow_key(table: str, partition_key: str, index: int, encoded: Encoded) -
     digest prefix and a random nonce, so that every write gets its own object.
 
     >>> enc = Encoded(b"1", "json", "ab" * 32, 1)
-    >>> overflow_key("state", "run:rows", 3, enc)[:60]
-    'workflow_state_data/state/run:rows/3/abababababababababab-'
+    >>> overflow_key("state", "run:rows", 3, enc).rsplit("-", 1)[0]
+    'workflow_state_data/state/run:rows/3/abababababababababab'
+    >>> overflow_key("state", "run:rows", 3, enc) != overflow_key("state", "run:rows", 3, enc)
+    True
     """
     digest = encoded.sha256[:KEY_DIGEST_CHARS]
     return f"{LEGACY_S3_PREFIX}/{table}/{partition_key}/{index}/{digest}-{secrets.token_hex(6)}"
