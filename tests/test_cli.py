@@ -578,8 +578,8 @@ class TestSetup:
         result = invoke("setup", "--bucket", "payload-bucket", "--s3-prefix", "orders/payloads/")
         rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket="payload-bucket")
         assert sorted((r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in rules["Rules"]) == [
-            ("orders/payloads/", 7),
-            ("workflow_state_data/", 7),
+            ("orders/payloads/", 380),
+            ("workflow_state_data/", 380),
         ]
         assert "lifecycle orders/payloads/" in result.stdout
         assert "SFN_OFFLOAD_S3_PREFIX=orders/payloads/" in result.stdout
