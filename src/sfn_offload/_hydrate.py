@@ -17,7 +17,7 @@ keeps working. py2sfn ``put_item`` results are left alone (they carry no marker;
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from .distributed.result_writer import raise_for_failures, read_result_writer
@@ -110,7 +110,17 @@ def resolve(
     for ref in references:
         value, size = found[id(ref)]
         result = assign(result, ref.path, value, copied) if ref.path else value
-        sized.append(replace(ref, resolved_bytes=size))
+        # Built directly: dataclasses.replace costs more than hydrating a small payload.
+        sized.append(
+            Reference(
+                ref.path,
+                ref.kind,
+                ref.pointer,
+                list_count=ref.list_count,
+                node=ref.node,
+                resolved_bytes=size,
+            )
+        )
     return Resolved(result, tuple(sized), stats)
 
 

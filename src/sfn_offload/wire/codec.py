@@ -485,6 +485,11 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+# One decoder for every load: json.loads(text, parse_constant=...) builds a new JSONDecoder on
+# each call, which costs about as much as decoding a small payload.
+_STRICT_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = None) -> bytes:
     """The JSON bytes of a stored payload (decompressed), capped at ``max_bytes``.
 
@@ -532,7 +537,7 @@ def loads(raw: bytes, *, where: str, allow_constants: bool = False) -> Any:
         text = raw.decode("utf-8")
         if allow_constants:
             return json.loads(text)
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _STRICT_DECODER.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PayloadEncodingError(f"{where}: stored payload is not valid JSON: {exc}") from exc
 
