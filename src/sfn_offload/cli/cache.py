@@ -58,16 +58,40 @@ class _CachingStore:
 
 
 class _CachingPartitionStore(_CachingStore):
-    """The DynamoDB side: listings go to the store itself (they are not cached)."""
+    """The DynamoDB side: a partition is listed once too (a list pointer travels from state to
+    state); a write forgets the listings of the partitions it changes."""
 
     def __init__(self, inner: PartitionStore) -> None:
         super().__init__(inner)
         self._partitions = inner
+        self._listings: dict[tuple[str, str, bool], list[tuple[int, Record]]] = {}
 
     def query(
         self, table: str, partition_key: str, *, keys_only: bool = False
     ) -> list[tuple[int, Record]]:
-        return self._partitions.query(table, partition_key, keys_only=keys_only)
+        listing = (table, partition_key, keys_only)
+        if listing not in self._listings:
+            self._listings[listing] = self._partitions.query(
+                table, partition_key, keys_only=keys_only
+            )
+        return self._listings[listing]
+
+    def _forget(self, addresses: Sequence[Address]) -> None:
+        changed = {(a.container, a.key) for a in addresses}
+        for listing in [k for k in self._listings if k[:2] in changed]:
+            del self._listings[listing]
+
+    def put(self, address: Address, record: Record) -> Record | None:
+        self._forget([address])
+        return super().put(address, record)
+
+    def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
+        self._forget([a for a, _ in entries])
+        super().put_many(entries)
+
+    def delete_many(self, addresses: Sequence[Address]) -> None:
+        self._forget(addresses)
+        super().delete_many(addresses)
 
 
 def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: bool) -> None:
