@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import re
 import weakref
 from collections.abc import Sequence
@@ -287,6 +288,16 @@ def _pointer_cost_base(repo: PayloadRepository, namespace: str) -> int:
     return state_size(json.dumps(worst.to_dict()).encode()) + 8
 
 
+def _builtin_types_only(value: Any) -> bool:
+    """True when ``value`` holds no instance of a subclass (so no :class:`FanOut`), checked in C:
+    ``marshal`` refuses subclasses and types it does not know, and ends on cycles and depth."""
+    try:
+        marshal.dumps(value, 4)
+    except ValueError:
+        return False
+    return True
+
+
 def _find_fan_outs(result: Any) -> list[Path]:
     """Where :class:`FanOut` lists are in ``result`` (each container visited once)."""
     found: list[Path] = []
@@ -333,7 +344,7 @@ def _store_fan_outs(
             continue  # an optional field the handler did not return this time
         if isinstance(node, list):
             found.append(path)
-    if _LIVE_FAN_OUTS:
+    if _LIVE_FAN_OUTS and not _builtin_types_only(result):
         found += [path for path in _find_fan_outs(result) if path not in found]
     if not found:
         return result, []
