@@ -173,9 +173,10 @@ class _Measured:
         while stack:
             path, order, node = stack.pop()
             self.total += self._open(node, path, order, keep, stack, ranked)
-        # Orders are unique, so the sort never compares paths or bytes.
-        ranked.sort()
-        self.parts = [_Part(-r[0], r[3], r[4]) for r in ranked]
+        if ranked:
+            # Orders are unique, so the sort never compares paths or bytes.
+            ranked.sort()
+            self.parts = [_Part(-r[0], r[3], r[4]) for r in ranked]
 
     def _open(
         self,
@@ -190,35 +191,38 @@ class _Measured:
         through to ``stack``. Returns the size of ``node`` less that of the members on
         ``stack``."""
         depth = len(path)
-        kept = {k[depth] for k in keep if len(k) == depth + 1 and k[:depth] == path}
-        through = {k[depth] for k in keep if len(k) > depth + 1 and k[:depth] == path}
         is_dict = isinstance(node, dict)
         pairs = list(node.items()) if is_dict else list(enumerate(node))
-        opened = set()
-        if through:
-            opened = {k for k, v in pairs if k in through and k not in kept and _expandable(v)}
+        stay: set[Any] = set()
+        opened: set[Any] = set()
+        if keep:
+            kept = {k[depth] for k in keep if len(k) == depth + 1 and k[:depth] == path}
+            through = {k[depth] for k in keep if len(k) > depth + 1 and k[:depth] == path}
+            stay = kept | through
+            if through:
+                opened = {k for k, v in pairs if k in through - kept and _expandable(v)}
         members = _dumps_members(node, pairs, opened, self._root)
         if not keep:
             self._members = members
-        # brackets, ", " between members, ": " after each key
-        size = 2 + 2 * max(len(pairs) - 1, 0) + (2 * len(pairs) if is_dict else 0)
-        if opened:
+        elif opened:
             raws = iter(members)
             members = [(_key_raw(node, k), b"") if k in opened else next(raws) for k, _ in pairs]
-        stay = kept | through
+        # brackets, ", " between members, ": " after each key
+        size = 2 + 2 * max(len(pairs) - 1, 0) + (2 * len(pairs) if is_dict else 0)
         for position, ((key, child), (key_raw, raw)) in enumerate(zip(pairs, members, strict=True)):
-            size += state_size(key_raw)
+            if is_dict:
+                size += state_size(key_raw)
             if key in opened:
                 stack.append(((*path, key), (*order, position), child))
-            else:
-                part = state_size(raw)
-                size += part
-                if (
-                    part >= MIN_OFFLOAD_BYTES
-                    and isinstance(child, dict | list | str)
-                    and key not in stay
-                ):
-                    ranked.append((-part, depth + 1, (*order, position), (*path, key), raw))
+                continue
+            part = state_size(raw)
+            size += part
+            if (
+                part >= MIN_OFFLOAD_BYTES
+                and isinstance(child, dict | list | str)
+                and key not in stay
+            ):
+                ranked.append((-part, depth + 1, (*order, position), (*path, key), raw))
         return size
 
     def whole(self) -> bytes:
@@ -247,7 +251,12 @@ def _expandable(node: Any) -> bool:
     A list of scalars is one part (its elements are never worth a pointer each), and so is
     anything the encoder writes through ``_asdict``.
     """
-    if not isinstance(node, dict | list) or callable(getattr(node, "_asdict", None)):
+    kind = type(node)
+    if kind is dict:  # exact types have no _asdict: no failed attribute lookup
+        return True
+    if kind is not list and (
+        not isinstance(node, dict | list) or callable(getattr(node, "_asdict", None))
+    ):
         return False
     return isinstance(node, dict) or any(isinstance(v, dict | list) for v in node)
 

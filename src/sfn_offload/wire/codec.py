@@ -155,6 +155,18 @@ def dumps_members(container: Any, *, where: str = "value") -> list[tuple[bytes, 
         raise PayloadEncodingError(describe_unencodable(container, where)) from exc
 
 
+def _c_writer() -> Any:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    # No circular-reference bookkeeping (markers): a cycle ends in RecursionError, which
+    # _plain_members handles. Without markers the encoder keeps no state between calls.
+    return make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+
+
+_C_WRITER: Final = _c_writer()
+
+
 def _plain_members(container: Any) -> list[tuple[bytes, bytes]] | None:
     """The members' JSON when ``container`` holds only the exact JSON types, else ``None``.
 
@@ -165,26 +177,21 @@ def _plain_members(container: Any) -> list[tuple[bytes, bytes]] | None:
     ``None`` sends the container down the careful path, which writes it as the runtime does or
     says what is wrong.
     """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (PyPy)
+    write = _C_WRITER
+    if write is None:  # no C accelerator (PyPy)
         return None
-    # No circular-reference bookkeeping (markers): a cycle ends in RecursionError, handled below.
-    c_encoder = make(
-        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-
-    def write(value: Any) -> bytes:
-        # The C encoder returns its text in chunks (one or several, by version and size).
-        return "".join(c_encoder(value, 0)).encode("utf-8")
-
+    # The C encoder returns its text in chunks (one or several, by version and size).
     try:
         marshal.dumps(container, 4)
         if type(container) is dict:
             return [
-                (write(k) if type(k) is str else _STRICT._key(k).encode("utf-8"), write(v))
+                (
+                    "".join(write(k, 0)).encode() if type(k) is str else _STRICT._key(k).encode(),
+                    "".join(write(v, 0)).encode(),
+                )
                 for k, v in container.items()
             ]
-        return [(b"", write(v)) for v in container]
+        return [(b"", "".join(write(v, 0)).encode()) for v in container]
     except (TypeError, ValueError, RecursionError):  # UnicodeError is a ValueError
         return None
 
