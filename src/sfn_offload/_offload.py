@@ -29,7 +29,7 @@ import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final, TypeVar
 
 from .errors import ConfigurationError, PayloadEncodingError, PayloadTooLargeError, StateShapeError
 from .storage.repository import PayloadRepository
@@ -138,12 +138,16 @@ def _hint(path: Path) -> str:
     return _HINT.sub("_", text)[:40]
 
 
-class _Part(NamedTuple):
+class _Part:
     """A member of the result that may leave as a pointer: its state size and its JSON."""
 
-    size: int
-    path: Path
-    raw: bytes
+    # A plain class: a NamedTuple or dataclass costs a millisecond of import time.
+    __slots__ = ("path", "raw", "size")
+
+    def __init__(self, size: int, path: Path, raw: bytes) -> None:
+        self.size = size
+        self.path = path
+        self.raw = raw
 
 
 class _Measured:
