@@ -31,7 +31,7 @@ MEASUREMENTS = (
 )
 IMPLS = {
     "fanout_write": {"sfn-offload", "py2sfn", "floor"},
-    "lists": {"sfn-offload", "sfn-offload get_items", "py2sfn", "floor"},
+    "lists": {"sfn-offload", "sfn-offload get_items", "py2sfn", "floor", "floor on py2sfn's items"},
     "element": {"sfn-offload", "sfn-offload client", "py2sfn", "floor"},
 }
 
