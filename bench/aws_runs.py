@@ -1,5 +1,6 @@
-"""The measurements on moto: fan-out and hydration workers (directly and through the latency
-proxy, which is calibrated first) and the peak-memory workers, each in a fresh process."""
+"""The measurements on moto: fan-out, whole-list and Map-element workers (through the latency
+proxy, which is calibrated first, and for writes also directly) and the peak-memory workers,
+each in a fresh process."""
 
 from __future__ import annotations
 
@@ -29,12 +30,16 @@ def run_all_aws(plan: Plan, moto: str, proxy: str, calibration: dict[str, Any]) 
     return run_aws(plan, moto, proxy)
 
 
-def aws_cases(plan: Plan) -> dict[str, tuple[str, list[str]]]:
-    """name -> (worker case, worker arguments)."""
+def aws_cases(plan: Plan) -> dict[str, tuple[str, list[str], tuple[float, ...]]]:
+    """name -> (worker case, worker arguments, latencies in ms). Reads run at the simulated
+    latency only (what a Lambda function sees); writes also straight to moto, for the cost of
+    the latency."""
+    both = (0.0, LATENCY_MS)
     cases = {
         "fanout_small": (
             "fanout-small",
             ["--n", str(plan.fanout_small), "--reps", str(plan.small_reps)],
+            both,
         ),
         "fanout_large": (
             "fanout-large",
@@ -46,49 +51,34 @@ def aws_cases(plan: Plan) -> dict[str, tuple[str, list[str]]]:
                 "--reps",
                 str(plan.large_reps),
             ],
-        ),
-        "hydrate_mixed": (
-            "hydrate",
-            [
-                "--n",
-                str(plan.hydrate_n),
-                "--s3-count",
-                str(plan.hydrate_s3),
-                "--size",
-                str(plan.hydrate_size),
-                "--reps",
-                str(plan.hydrate_reps),
-                "--slow-reps",
-                str(plan.hydrate_py2sfn_reps),
-            ],
+            both,
         ),
     }
-    if plan.hydrate_ddb_only:
-        cases["hydrate_dynamodb_only"] = (
-            "hydrate",
-            [
-                "--n",
-                str(plan.hydrate_n),
-                "--s3-count",
-                "0",
-                "--reps",
-                str(plan.hydrate_reps),
-                "--slow-reps",
-                "1",
-            ],
-        )
+    reads = ["--reps", str(plan.list_reps), "--slow-reps", str(plan.list_py2sfn_reps)]
+    for i, case in enumerate(plan.lists):
+        cases[f"list_{i}"] = ("list", [*case.args(), *reads], (LATENCY_MS,))
+    cases["element"] = (
+        "element",
+        [
+            *plan.element_list.args(),
+            "--iterations",
+            str(plan.element_iterations),
+            "--reps",
+            str(plan.element_reps),
+            "--slow-reps",
+            str(plan.element_reps),
+        ],
+        (LATENCY_MS,),
+    )
     return cases
 
 
 def run_aws(plan: Plan, moto: str, proxy: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for name, (case, extra) in aws_cases(plan).items():
+    for name, (case, extra, latencies) in aws_cases(plan).items():
         out[name] = {}
-        # The DynamoDB-only hydration is there for its request counts: no latency run.
-        runs = (
-            [(0.0, moto)] if name == "hydrate_dynamodb_only" else [(0.0, moto), (LATENCY_MS, proxy)]
-        )
-        for latency, endpoint in runs:
+        for latency in latencies:
+            endpoint = proxy if latency else moto
             started = time.perf_counter()
             env = common.clean_env(DYNAMODB_ENDPOINT_URL=endpoint, S3_ENDPOINT_URL=endpoint)
             result = common.run_json(
@@ -109,7 +99,7 @@ def run_aws(plan: Plan, moto: str, proxy: str) -> dict[str, dict[str, Any]]:
             out[name][f"{latency:g}ms"] = result
             impls = result["impls"]
             log(
-                f"  {name:<22} {latency:>4g} ms  "
+                f"  {name:<14} {latency:>4g} ms  "
                 + "  ".join(
                     f"{impl} {r['median_s']:.3f}s/{r['requests_total']}req"
                     for impl, r in impls.items()
@@ -208,7 +198,7 @@ def latency_summary(aws: dict[str, Any], calibration: dict[str, Any] | None) -> 
         direct, slow = by_latency.get("0ms"), by_latency.get(f"{LATENCY_MS:g}ms")
         if not direct or not slow:
             continue
-        for impl in ("sfn-offload", "py2sfn", "floor"):
+        for impl in direct["impls"]:
             d, s = direct["impls"][impl], slow["impls"][impl]
             rows.append(
                 {

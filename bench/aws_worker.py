@@ -1,23 +1,29 @@
-"""One AWS measurement (fan-out write or hydration) for all three implementations.
+"""One AWS measurement (a fan-out write, a whole list, or Map iterations' elements) for every
+implementation, in one process.
 
 Run by ``bench/run.py`` in a fresh process per (case, latency), with ``DYNAMODB_ENDPOINT_URL`` and
 ``S3_ENDPOINT_URL`` already pointing at ``--endpoint`` (moto, or the latency proxy in front of
 it): py2sfn-task-tools 1.0.2 builds its module-level boto3 clients from them at import.
 
-Implementations:
+Implementations, each on its best public path for the job:
 
-- ``sfn-offload``: ``StateDataClient.put_items`` / ``sfn_offload.hydrate`` (an injected boto3
-  session, everything else default: 16 workers, lazy clients reused across calls);
-- ``py2sfn``: py2sfn-task-tools 1.0.2 ``StateDataClient.put_items`` / a ``get_item`` loop;
-- ``floor``: minimal hand-written boto3: ceil(n/25) BatchWriteItem or ceil(n/100) BatchGetItem,
-  one S3 request per large payload, all requests of a call concurrent on a 16-thread pool (the
-  same pool size as sfn-offload), no checksums, no verification.
+- ``sfn-offload``: fan-out ``StateDataClient.put_items``; whole list: a handler under
+  ``@state_offload`` receiving the list pointer; one element: the same handler receiving an
+  element reference (what a Map's ItemSelector passes). Also, for reads, the explicit client:
+  ``get_items`` and ``get_item_for_map_iteration``. An injected boto3 session, everything else
+  default (16 workers, lazy clients reused across calls).
+- ``py2sfn``: py2sfn-task-tools 1.0.2 ``put_items``, ``get_items`` (one paginated Query, then a
+  GET per S3 element, in sequence) and ``get_item_for_map_iteration``, on what its own
+  ``put_items`` wrote.
+- ``floor``: minimal hand-written boto3 (``floor.py``): ceil(n/25) BatchWriteItem, the
+  partition's Query pages, one GetItem per element, one S3 request per large element, all
+  requests that can run together concurrent on a 16-thread pool, no checksums, no verification.
 
 Requests are counted by a :class:`~sfn_offload.testing.RequestCounter` on each implementation's
 own session (py2sfn: the default session, hooked before py2sfn is imported): its HTTP attempts
-(``before-send``, so retries would count too) are the ``requests``; for sfn-offload its API calls
-are kept as a second view (``library_counted``). In latency runs the proxy's own wire count is
-recorded as a cross-check. Prints one JSON object.
+(``before-send``, so retries would count too) are the ``requests``; its API calls are kept as a
+second view (``library_counted``). In latency runs the proxy's own wire count is recorded as a
+cross-check. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -48,9 +54,8 @@ from py2sfn_task_tools.state_data_client import (  # noqa: E402
     StateDataClient as Py2sfnClient,
 )
 
-import sfn_offload  # noqa: E402
-from sfn_offload import OffloadConfig, StateDataClient  # noqa: E402
-from sfn_offload.storage import Address, AwsClients, PayloadRepository, Record  # noqa: E402
+from sfn_offload import OffloadConfig, StateDataClient, state_offload  # noqa: E402
+from sfn_offload.storage import AwsClients, PayloadRepository  # noqa: E402
 from sfn_offload.wire import Pointer  # noqa: E402
 
 EXECUTION_ARN = f"arn:aws:states:{common.REGION}:{common.ACCOUNT_ID}:execution:bench:run-1"
@@ -70,6 +75,13 @@ def _bench_keys(counts: dict[str, int]) -> dict[str, int]:
         service, _, operation = key.partition(".")
         out[f"{service.lower()}:{operation}"] = count
     return out
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    """An attribute value's size as DynamoDB counts it (strings and numbers as text, binary as
+    bytes): the attributes the library writes are S, N and B."""
+    ((kind, data),) = value.items()
+    return len(data) if kind == "B" else len(str(data).encode())
 
 
 class Admin:
@@ -98,6 +110,29 @@ class Admin:
             total += page["Count"]
             if "LastEvaluatedKey" not in page:
                 return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def partition(self, partition_key: str) -> dict[str, int]:
+        """What a partition holds: its items' bytes as DynamoDB counts them (attribute names
+        and values), the Query pages moto returns for it (at most 1,000,000 bytes of items
+        each, as DynamoDB's 1 MB), its items and the S3 objects they name."""
+        kwargs: dict[str, Any] = {
+            "TableName": TABLE,
+            "KeyConditionExpression": "partition_key = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition_key}},
+        }
+        out = {"item_bytes": 0, "query_pages": 0, "items": 0, "s3_objects": 0}
+        while True:
+            page = self.dynamodb.query(**kwargs)
+            out["query_pages"] += 1
+            for item in page["Items"]:
+                out["items"] += 1
+                out["s3_objects"] += "s3_key" in item
+                out["item_bytes"] += sum(
+                    len(name.encode()) + _value_bytes(value) for name, value in item.items()
+                )
+            if "LastEvaluatedKey" not in page:
+                return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def count_objects(self) -> int:
@@ -223,106 +258,202 @@ def fanout(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     }
 
 
-def hydrate(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
-    n, n_s3 = args.n, args.s3_count
-    step = max(1, n // n_s3) if n_s3 else 0
-    s3_indices = set(range(0, n, step)[:n_s3]) if n_s3 else set()
-    shared_large = common.orders(args.size - 40)
-    values: list[Any] = [
-        {"shard": i, "orders": shared_large}
-        if i in s3_indices
-        else {"iteration": i, "orders": common.orders(1_000, seed=i)}
-        for i in range(n)
-    ]
+class _Context:
+    """The Lambda context attributes the decorator reads."""
+
+    function_name = "bench"
+    invoked_function_arn = f"arn:aws:lambda:{common.REGION}:{common.ACCOUNT_ID}:function:bench"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 600_000
+
+
+def _stored_list(
+    args: argparse.Namespace, admin: Admin
+) -> tuple[list[Any], str, dict[str, dict[str, int]]]:
+    """The list written by sfn-offload's put_items under ``rows`` and by py2sfn's under
+    ``rows-py2sfn``, and a three-element ``warm`` list in both layouts for the warm-up reads
+    (setup, not measured). Returns the values, the namespace and what each layout's partition
+    holds (see :meth:`Admin.partition`)."""
+    values = common.list_values(args.n, args.size, args.large, args.large_size)
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
     admin.fresh()
-    pointers = _write_value_layout(admin, namespace, values)
-    event = {"sfn_execution_arn": EXECUTION_ARN, "results": pointers}
-    stored_s3 = sum(1 for p in pointers if p["backend"] == "s3")
+    setup = _sfn_repository(admin.moto_url, RequestCounter())
+    sfn = StateDataClient(TABLE, namespace, s3_bucket=BUCKET, repository=setup)
+    py2sfn = Py2sfnClient(TABLE, namespace, s3_bucket=BUCKET)
+    for key, data in (("rows", values), ("warm", values[:3])):
+        sfn.put_items(key, data)
+        py2sfn.put_items(f"{key}-py2sfn", data)
+    setup.close()
+    stored = {
+        "sfn-offload": admin.partition(f"{namespace}:rows"),
+        "py2sfn": admin.partition(f"{namespace}:rows-py2sfn"),
+    }
+    return values, namespace, stored
+
+
+def _decorated(repo: PayloadRepository) -> Callable[[dict[str, Any]], Any]:
+    """A handler under @state_offload (its hydrating half: nothing to offload) that returns
+    what it received."""
+
+    @state_offload(repository=repo, offload=False)
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        return event["data"]
+
+    return lambda event: handler(event, _Context())
+
+
+def whole_list(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
+    """A whole list read by each implementation's best public path."""
+    values, namespace, stored = _stored_list(args, admin)
+    events = {
+        key: {
+            "sfn_execution_arn": EXECUTION_ARN,
+            "data": Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n).to_dict(
+                with_items=True
+            ),
+        }
+        for key, n in (("rows", len(values)), ("warm", 3))
+    }
 
     floor_counter = RequestCounter()
     floor = Floor(args.endpoint, _session(floor_counter))
-    sfn_counter = RequestCounter()
-    repo = _sfn_repository(args.endpoint, sfn_counter)
-    # py2sfn reads what py2sfn wrote: put_items at indices 0..n-1 (S3 over 390,000 bytes).
+    layout_counter = RequestCounter()
+    layout_floor = Floor(args.endpoint, _session(layout_counter))
+    decorator_counter = RequestCounter()
+    decorator = _decorated(_sfn_repository(args.endpoint, decorator_counter))
+    client_counter = RequestCounter()
+    client = StateDataClient(
+        TABLE, namespace, repository=_sfn_repository(args.endpoint, client_counter)
+    )
     py2sfn = Py2sfnClient(TABLE, namespace, s3_bucket=BUCKET)
-    py2sfn.put_items("results", values)
-
     runs = {
-        "floor": Impl("floor", floor_counter, lambda _: floor.read(pointers)),
-        "sfn-offload": Impl(
-            "sfn-offload", sfn_counter, lambda _: sfn_offload.hydrate(event, repo)["results"]
-        ),
-        "py2sfn": Impl(
-            "py2sfn", PY2SFN_COUNTER, lambda _: [py2sfn.get_item("results", i) for i in range(n)]
+        "floor": Impl("floor", floor_counter, lambda k: floor.read_list(f"{namespace}:{k}")),
+        "sfn-offload": Impl("sfn-offload", decorator_counter, lambda k: decorator(events[k])),
+        "sfn-offload get_items": Impl("sfn-offload get_items", client_counter, client.get_items),
+        "py2sfn": Impl("py2sfn", PY2SFN_COUNTER, lambda k: py2sfn.get_items(f"{k}-py2sfn")),
+        # The floor again, on py2sfn's items: what the two layouts cost moto to serve.
+        "floor on py2sfn's items": Impl(
+            "floor on py2sfn's items",
+            layout_counter,
+            lambda k: layout_floor.read_list(f"{namespace}:{k}-py2sfn"),
         ),
     }
-    warm_ptrs = pointers[:3] + [p for p in pointers if p["backend"] == "s3"][:1]
-    floor.read(warm_ptrs)
-    sfn_offload.hydrate({"results": warm_ptrs}, repo)
-    py2sfn.get_item("results", 0)
-    py2sfn.get_item("results", min(s3_indices) if s3_indices else 1)
-    _read_repeatedly(args, runs, values)
+    for impl in runs.values():  # a warm Lambda: clients, pools and models exist
+        impl.run("warm")
+    _repeat(args, runs, values)
     return {
         "case": args.case,
-        "n": n,
-        "dynamodb_payloads": n - stored_s3,
-        "s3_payloads": stored_s3,
-        "small_bytes": int(
-            common.median([common.compact_size(values[i]) for i in range(min(n, 20))])
-        ),
-        "large_bytes": common.compact_size(shared_large) + 40 if n_s3 else None,
+        "n": len(values),
+        "small_bytes": args.size,
+        "large": args.large,
+        "large_bytes": args.large_size,
+        "stored": stored["sfn-offload"],
+        "stored_py2sfn": stored["py2sfn"],
         "impls": {name: _summary(impl) for name, impl in runs.items()},
     }
 
 
-def _write_value_layout(admin: Admin, namespace: str, values: list[Any]) -> list[dict[str, Any]]:
-    """Store ``values`` in sfn-offload's value layout (what @state_offload writes in each Map
-    iteration) through the library's own stores, on the moto server directly (setup, not
-    measured); returns their pointers."""
-    setup_repo = _sfn_repository(admin.moto_url, RequestCounter())
-    expires_at = setup_repo.expires_at()
-    items: list[tuple[Address, Record]] = []
-    objects: list[tuple[Address, Record]] = []
-    pointers: list[dict[str, Any]] = []
-    for i, value in enumerate(values):
-        enc = setup_repo.encode(value)
-        record = Record(enc.body, enc.encoding, enc.sha256, enc.size, expires_at=expires_at)
-        partition_key = f"{namespace}:result-{i}:{enc.sha256[:20]}"
-        if enc.size <= setup_repo.config.item_budget_bytes:
-            items.append((Address(TABLE, partition_key, 0), record))
-            pointer = Pointer("dynamodb", TABLE, partition_key, 0, enc.size, enc.sha256)
-        else:
-            key = f"sfn-offload/{partition_key}/0"
-            objects.append((Address(BUCKET, key, 0), record))
-            pointer = Pointer("s3", BUCKET, key, 0, enc.size, enc.sha256)
-        pointers.append(pointer.to_dict())
-    setup_repo.s3.put_many(objects)
-    setup_repo.dynamodb.put_many(items)
-    setup_repo.close()
-    return pointers
+def element(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
+    """Map iterations, each loading its own element: ``--iterations`` indices spread through
+    the list by a stride prime to its length (so about the list's share of them are in S3)."""
+    values, namespace, stored = _stored_list(args, admin)
+    indices = [k * 7919 % len(values) for k in range(args.iterations)]
+    lists = {"rows": len(values), "warm": 3}
+    refs = {
+        key: Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n).to_dict()
+        for key, n in lists.items()
+    }
+    picks = {"rows": indices, "warm": [0, 1, 2]}
+
+    def events(key: str) -> list[dict[str, Any]]:
+        # What a Map's ItemSelector passes each iteration: the list's constant-size ref and
+        # the iteration's index.
+        return [
+            {
+                "sfn_execution_arn": EXECUTION_ARN,
+                "data": {"sfn_offload_list": refs[key], "sfn_offload_index": i},
+            }
+            for i in picks[key]
+        ]
+
+    decorator_events = {key: events(key) for key in lists}
+    floor_counter = RequestCounter()
+    floor = Floor(args.endpoint, _session(floor_counter))
+    decorator_counter = RequestCounter()
+    decorator = _decorated(_sfn_repository(args.endpoint, decorator_counter))
+    client_counter = RequestCounter()
+    client = StateDataClient(
+        TABLE, namespace, repository=_sfn_repository(args.endpoint, client_counter)
+    )
+    py2sfn = Py2sfnClient(TABLE, namespace, s3_bucket=BUCKET)
+    runs = {
+        "floor": Impl(
+            "floor",
+            floor_counter,
+            lambda k: [floor.read_element(f"{namespace}:{k}", i) for i in picks[k]],
+        ),
+        "sfn-offload": Impl(
+            "sfn-offload", decorator_counter, lambda k: [decorator(e) for e in decorator_events[k]]
+        ),
+        "sfn-offload client": Impl(
+            "sfn-offload client",
+            client_counter,
+            lambda k: [
+                client.get_item_for_map_iteration({"items_result_key": k, "context_index": i})
+                for i in picks[k]
+            ],
+        ),
+        "py2sfn": Impl(
+            "py2sfn",
+            PY2SFN_COUNTER,
+            lambda k: [
+                py2sfn.get_item_for_map_iteration(
+                    {"items_result_key": f"{k}-py2sfn", "context_index": i}
+                )
+                for i in picks[k]
+            ],
+        ),
+    }
+    for impl in runs.values():
+        impl.run("warm")
+    _repeat(args, runs, [values[i] for i in indices])
+    return {
+        "case": args.case,
+        "n": len(values),
+        "iterations": len(indices),
+        "s3_iterations": sum(1 for i in indices if "shard" in values[i]),
+        "small_bytes": args.size,
+        "large": args.large,
+        "large_bytes": args.large_size,
+        "stored": stored["sfn-offload"],
+        "impls": {name: _summary(impl) for name, impl in runs.items()},
+    }
 
 
-def _read_repeatedly(args: argparse.Namespace, runs: dict[str, Impl], values: list[Any]) -> None:
-    """The timed reads, implementations interleaved; py2sfn's slow loop runs ``slow_reps``."""
+def _repeat(args: argparse.Namespace, runs: dict[str, Impl], expected: list[Any]) -> None:
+    """The timed reads, implementations interleaved; py2sfn runs ``slow_reps`` times."""
     for rep in range(max(args.reps, args.slow_reps)):
         for name, impl in runs.items():
             if rep >= (args.slow_reps if name == "py2sfn" else args.reps):
                 continue
-            got = _timed(impl, name, args.endpoint, args.proxied, library=name == "sfn-offload")
-            if rep == 0 and got != values:
+            got = _timed(impl, "rows", args.endpoint, args.proxied, library=True)
+            if rep == 0 and got != expected:
                 raise RuntimeError(f"{name} did not return the stored values")
             del got
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=["fanout-small", "fanout-large", "hydrate"])
-    parser.add_argument("--n", type=int, required=True)
-    parser.add_argument("--size", type=int, default=500_000, help="bytes of a large element")
-    parser.add_argument("--s3-count", type=int, default=0, help="hydrate: payloads in S3")
+    parser.add_argument("case", choices=["fanout-small", "fanout-large", "list", "element"])
+    parser.add_argument("--n", type=int, required=True, help="elements (small ones for lists)")
+    parser.add_argument("--size", type=int, default=500_000, help="bytes of an element")
+    parser.add_argument("--large", type=int, default=0, help="elements for S3")
+    parser.add_argument("--large-size", type=int, default=450_000, help="bytes of those")
+    parser.add_argument("--iterations", type=int, default=100, help="element: Map iterations")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--slow-reps", type=int, default=1, help="hydrate: py2sfn repetitions")
+    parser.add_argument("--slow-reps", type=int, default=1, help="reads: py2sfn repetitions")
     parser.add_argument("--moto", required=True, help="the moto server (setup, verification)")
     parser.add_argument("--endpoint", required=True, help="what the implementations talk to")
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -332,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("DYNAMODB_ENDPOINT_URL must be --endpoint (py2sfn reads it at import)")
     admin = Admin(args.moto)
     started = time.perf_counter()
-    out = fanout(args, admin) if args.case.startswith("fanout") else hydrate(args, admin)
+    cases = {"list": whole_list, "element": element}
+    out = cases.get(args.case, fanout)(args, admin)
     out["latency_ms"] = args.latency_ms
     out["reps"] = args.reps
     out["worker_seconds"] = round(time.perf_counter() - started, 1)
@@ -342,13 +474,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _floor_formula(out: dict[str, Any]) -> int:
-    """The minimum number of requests, from the counts alone."""
+    """The minimum number of requests, from the counts alone (reads: the Query pages moto
+    returns for the partition, and one GET per element in S3)."""
     n = out["n"]
     if out["case"] == "fanout-small":
         return math.ceil(n / 25)
     if out["case"] == "fanout-large":
         return math.ceil(n / 25) + n
-    return math.ceil(out["dynamodb_payloads"] / 100) + out["s3_payloads"]
+    if out["case"] == "list":
+        return int(out["stored"]["query_pages"] + out["stored"]["s3_objects"])
+    return int(out["iterations"] + out["s3_iterations"])
 
 
 if __name__ == "__main__":

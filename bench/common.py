@@ -32,7 +32,6 @@ ACCOUNT_ID = "123456789012"
 MAX_WORKERS = 16  # sfn-offload's default max_workers; the floor uses the same pool size
 #: The simulated Lambda-to-DynamoDB round trip the latency runs add to every request.
 LATENCY_MS = 10.0
-IMPLS = ("sfn-offload", "py2sfn", "floor")
 
 #: Environment for every worker: fake credentials, a region, nothing from the caller's AWS setup.
 BASE_ENV = {
@@ -255,6 +254,31 @@ def large_elements(n: int, size: int) -> list[dict[str, Any]]:
     (its ``shard`` field), so each has its own digest and key."""
     shared = orders(size - 40)
     return [{"shard": i, "orders": shared} for i in range(n)]
+
+
+def sized_element(i: int, size: int) -> dict[str, Any]:
+    """A list element of about ``size`` bytes of compact JSON (at least ~60): an order summary
+    padded with a note."""
+    element: dict[str, Any] = {
+        "order_id": f"ORD-{i:09d}",
+        "status": _STATUSES[i % len(_STATUSES)],
+        "total": round(10 + (i * 37 % 5000) / 7, 2),
+        "note": "",
+    }
+    element["note"] = "n" * max(0, size - compact_size(element))
+    return element
+
+
+def list_values(small: int, small_bytes: int, large: int, large_bytes: int) -> list[Any]:
+    """``small`` elements of ~``small_bytes`` and ``large`` of ~``large_bytes`` (over the item
+    budgets, so they go to S3), the large ones spread evenly through the list."""
+    total = small + large
+    large_at = {round(k * total / large) for k in range(large)} if large else set()
+    shared = orders(large_bytes - 40) if large else []
+    return [
+        {"shard": i, "orders": shared} if i in large_at else sized_element(i, small_bytes)
+        for i in range(total)
+    ]
 
 
 def compact_size(value: Any) -> int:

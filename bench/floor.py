@@ -1,9 +1,12 @@
 """The floor: the least a hand-written boto3 program can do, the baseline of every comparison.
 
-ceil(n/25) BatchWriteItem or ceil(n/100) BatchGetItem, one S3 request per large payload (py2sfn's
-layout: elements over 390,000 bytes go to S3 with an item pointing at them); all requests of one
-call concurrent on a 16-thread pool (the pool size sfn-offload uses); no checksums, no
-verification, no retry logic beyond unprocessed items.
+Writes: ceil(n/25) BatchWriteItem and one S3 request per large element (py2sfn's layout:
+elements over 390,000 bytes go to S3 with an item pointing at them). Reads of a whole list: the
+partition's Query pages (one partition holds the list: DynamoDB returns at most 1 MB a page) and
+one GET per element in S3, started as soon as its page arrives. One element: one GetItem (and
+its GET). Requests of one call that can run together run concurrently on a 16-thread pool (the
+pool size sfn-offload uses); no checksums, no verification, no retry logic beyond unprocessed
+items.
 """
 
 from __future__ import annotations
@@ -63,40 +66,46 @@ class Floor:
         batches = [requests[i : i + 25] for i in range(0, len(requests), 25)]
         list(self.pool.map(self._batch_write, batches))
 
-    def _batch_get(self, keys: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
-        out: dict[tuple[str, int], str] = {}
-        pending: dict[str, Any] = {TABLE: {"Keys": keys}}
-        while pending:
-            response = self.dynamodb.batch_get_item(RequestItems=pending)
-            for item in response["Responses"].get(TABLE, []):
-                key = (item["partition_key"]["S"], int(item["sort_key"]["N"]))
-                out[key] = item["data"]["S"]
-            pending = response.get("UnprocessedKeys") or {}
-        return out
-
     def _get_object(self, bucket: str, key: str) -> bytes:
         body: bytes = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
 
-    def read(self, pointers: Sequence[dict[str, Any]]) -> list[Any]:
-        """ceil(n/100) BatchGetItem and one GET per S3 pointer, all in flight together."""
-        ddb = [p for p in pointers if p["backend"] == "dynamodb"]
-        keys = [{"partition_key": {"S": p["key"]}, "sort_key": {"N": str(p["index"])}} for p in ddb]
-        gets = [
-            self.pool.submit(self._batch_get, keys[i : i + 100]) for i in range(0, len(keys), 100)
-        ]
-        objects = {
-            p["key"]: self.pool.submit(self._get_object, p["bucket"], p["key"])
-            for p in pointers
-            if p["backend"] == "s3"
+    def read_list(self, partition_key: str) -> list[Any]:
+        """A list written element by element (sfn-offload's or py2sfn's item layout): its Query
+        pages in sequence, S3 GETs concurrently as the pages name them."""
+        values: list[Any] = []
+        pending: dict[int, Any] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": TABLE,
+            "KeyConditionExpression": "partition_key = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition_key}},
+            "ConsistentRead": True,
         }
-        items: dict[tuple[str, int], str] = {}
-        for future in gets:
-            items.update(future.result())
-        out = []
-        for p in pointers:
-            if p["backend"] == "s3":
-                out.append(json.loads(objects[p["key"]].result()))
-            else:
-                out.append(json.loads(items[(p["key"], p["index"])]))
-        return out
+        while True:
+            page = self.dynamodb.query(**kwargs)
+            for item in page["Items"]:
+                if "s3_key" in item:
+                    bucket = item.get("s3_bucket", {}).get("S", BUCKET)
+                    future = self.pool.submit(self._get_object, bucket, item["s3_key"]["S"])
+                    pending[len(values)] = future
+                    values.append(None)
+                else:
+                    values.append(json.loads(item["data"]["S"]))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for index, future in pending.items():
+            values[index] = json.loads(future.result())
+        return values
+
+    def read_element(self, partition_key: str, index: int) -> Any:
+        """One element of such a list: GetItem, and its GET if it is in S3."""
+        item = self.dynamodb.get_item(
+            TableName=TABLE,
+            Key={"partition_key": {"S": partition_key}, "sort_key": {"N": str(index)}},
+            ConsistentRead=True,
+        )["Item"]
+        if "s3_key" in item:
+            bucket = item.get("s3_bucket", {}).get("S", BUCKET)
+            return json.loads(self._get_object(bucket, item["s3_key"]["S"]))
+        return json.loads(item["data"]["S"])

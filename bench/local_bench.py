@@ -170,6 +170,72 @@ def _offload_decision(repo: Any, context: Any, repeat: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# library CPU per hydrated pointer
+# --------------------------------------------------------------------------------------------
+
+
+def hydrate_cpu(pointers: int, repeat: int) -> dict[str, Any]:
+    """CPU per pointer of ``hydrate()`` on a MemoryStore repository: an event holding
+    ``pointers`` value pointers (what Map iterations return), and a list pointer of as many
+    elements; beside it, ``json.loads`` of the same payload bytes (what any reader pays).
+
+    CPU time of this process (``time.process_time``), one discarded warm-up round, then
+    ``repeat`` rounds with the variants interleaved; per pointer.
+    """
+    import gc
+    import time
+
+    from sfn_offload import StateDataClient, hydrate
+    from sfn_offload.wire import Pointer
+
+    repo = _memory_repository()
+    payloads = [
+        {"iteration": i, "status": "ok", "total": round(i * 1.25, 2)} for i in range(pointers)
+    ]
+    values = [
+        repo.write_value(f"run-42.9724030d:result-{i}:0", 0, repo.encode(p)).to_dict()
+        for i, p in enumerate(payloads)
+    ]
+    value_event = {"sfn_execution_arn": EXECUTION_ARN, "results": values}
+    StateDataClient(TABLE, "run-42", repository=repo).put_items("rows", payloads)
+    list_pointer = Pointer("dynamodb", TABLE, "run-42:rows", count=pointers)
+    list_event = {"sfn_execution_arn": EXECUTION_ARN, "rows": list_pointer.to_dict(with_items=True)}
+    bodies = [json.dumps(p, separators=(",", ":")).encode() for p in payloads]
+    assert hydrate(value_event, repo)["results"] == payloads
+    assert hydrate(list_event, repo)["rows"] == payloads
+    variants = {
+        "value pointers": lambda: hydrate(value_event, repo),
+        "list elements": lambda: hydrate(list_event, repo),
+        "json.loads": lambda: [json.loads(b) for b in bodies],
+    }
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for round_ in range(repeat + 1):
+        for name, fn in variants.items():
+            gc.collect()
+            start = time.process_time()
+            fn()
+            took = (time.process_time() - start) / pointers * 1e6
+            if round_:
+                samples[name].append(took)
+    loads = common.median(samples["json.loads"])
+    cases = []
+    for name, label in (
+        ("value pointers", f"{pointers:,} value pointers in an event"),
+        ("list elements", f"a list pointer of {pointers:,} elements"),
+    ):
+        cases.append(
+            {
+                "case": label,
+                "median_us": round(common.median(samples[name]), 2),
+                "min_us": round(min(samples[name]), 2),
+                "json_loads_us": round(loads, 2),
+                "payload_bytes": round(sum(map(len, bodies)) / pointers),
+            }
+        )
+    return {"pointers": pointers, "repeat": repeat, "cases": cases}
+
+
+# --------------------------------------------------------------------------------------------
 # cold start
 # --------------------------------------------------------------------------------------------
 

@@ -11,12 +11,15 @@ def render(results: dict[str, Any]) -> str:
     """``latest.md``: the targets, then one section per measurement present in ``results``."""
     out = _header(results)
     for section in (
-        _fanout_section,
-        _hydrate_section,
-        _latency_section,
+        _offload_section,
+        _hydrate_cpu_section,
         _decorator_section,
         _cold_start_section,
         _storage_section,
+        _fanout_section,
+        _lists_section,
+        _element_section,
+        _latency_section,
         _memory_section,
     ):
         out += section(results)
@@ -29,7 +32,8 @@ def _header(results: dict[str, Any]) -> list[str]:
     out = [
         "# sfn-offload benchmarks",
         "",
-        f"{meta['date']} · {meta['mode']} run · commit {meta['commit']} · Python "
+        f"{meta['date']} · `{meta.get('command', 'bench/run.py')}` ({meta['mode']} run) · "
+        f"commit {meta['commit']} · Python "
         f"{meta['python']} · {meta['cpus']} CPUs · boto3 {meta['versions'].get('boto3')} · moto "
         f"{meta['versions'].get('moto')} · py2sfn-task-tools "
         f"{meta['versions'].get('py2sfn-task-tools')} · {meta['seconds']:.0f} s · 1-minute load "
@@ -42,9 +46,9 @@ def _header(results: dict[str, Any]) -> list[str]:
         "",
         "Everything runs locally: moto (`moto.server`, its own process) stands in for DynamoDB "
         f"and S3; the {LATENCY_MS:g} ms runs go through `bench/proxy.py`, which delays each "
-        f"request so that it takes {LATENCY_MS:g} ms longer (calibrated, see section 3). Times "
-        "are medians of the repetitions shown in the JSON. "
-        "See `bench/README.md` for the method.",
+        f"request so that it takes {LATENCY_MS:g} ms longer (calibrated, see section 9). AWS "
+        "times are medians of the repetitions shown in the JSON; in-process measurements are "
+        "CPU time of the measuring process. See `bench/README.md` for the method.",
         "",
         "## Targets",
         "",
@@ -66,13 +70,13 @@ def _header(results: dict[str, Any]) -> list[str]:
 
 
 def _fanout_section(results: dict[str, Any]) -> list[str]:
-    """Section 1, fan-out write (no lines when it was not measured)."""
+    """Section 6, fan-out write (no lines when it was not measured)."""
     out: list[str] = []
     aws = results.get("fanout_write", {})
     if aws:
         out += [
             "",
-            "## 1. Fan-out write (`put_items`)",
+            "## 6. Fan-out write (`put_items`)",
             "",
             "sfn-offload `StateDataClient.put_items`; py2sfn-task-tools 1.0.2 `put_items`; floor "
             "= hand-written boto3: ceil(n/25) BatchWriteItem and one PutObject per element over "
@@ -81,38 +85,166 @@ def _fanout_section(results: dict[str, Any]) -> list[str]:
             "latency proxy forwarded.",
             "",
         ]
-        out.append(_aws_table(aws, fanout=True))
+        out.append(_aws_table(aws, kind="fanout"))
     return out
 
 
-def _hydrate_section(results: dict[str, Any]) -> list[str]:
-    """Section 2, hydration (no lines when it was not measured)."""
+def _lists_section(results: dict[str, Any]) -> list[str]:
+    """Section 7, whole lists (no lines when it was not measured)."""
     out: list[str] = []
-    hyd = results.get("hydrate", {})
-    if hyd:
+    lists = results.get("lists", {})
+    if lists:
         out += [
             "",
-            "## 2. Hydrating Map results (pointers)",
+            f"## 7. Reading a whole list (at {LATENCY_MS:g} ms)",
             "",
-            "sfn-offload `sfn_offload.hydrate(event, repository)` on an event holding a list of "
-            "v1 pointers (what `@state_offload` iterations return); py2sfn: a `get_item` loop "
-            "over the items its `put_items` wrote; floor: ceil(n/100) BatchGetItem and one "
-            "GetObject per S3 payload, all in flight together on 16 threads, `json.loads`, no "
-            "verification. sfn-offload also verifies size and SHA-256 of every payload.",
+            "A list stored element by element (each library's `put_items`), read whole by each "
+            "implementation's best public path: sfn-offload = a handler under `@state_offload` "
+            "receiving the list pointer (its hydrating half) and `StateDataClient.get_items`; "
+            "py2sfn = `get_items` (a paginated Query, then one GET per S3 element, in "
+            "sequence); floor = the partition's Query pages and the S3 GETs, concurrent, no "
+            "verification. Stored = sfn-offload's partition: item bytes as DynamoDB counts "
+            "them and the Query pages moto returns for it (at most 1,000,000 bytes each). "
+            "sfn-offload verifies size and SHA-256 of every element.",
             "",
         ]
-        out.append(_aws_table(hyd, fanout=False))
+        out.append(_aws_table(lists, kind="list"))
+    return out
+
+
+def _element_section(results: dict[str, Any]) -> list[str]:
+    """Section 8, one element per Map iteration (no lines when it was not measured)."""
+    out: list[str] = []
+    element = results.get("element", {})
+    if element:
+        out += [
+            "",
+            f"## 8. Map iterations, each loading its own element (at {LATENCY_MS:g} ms)",
+            "",
+            "Iterations run one after another (each a Lambda invocation), over indices spread "
+            "evenly through the list. sfn-offload = a handler under `@state_offload` receiving "
+            "an element reference (what the Map's ItemSelector passes) and "
+            "`StateDataClient.get_item_for_map_iteration`; py2sfn = "
+            "`get_item_for_map_iteration` (it builds a boto3 resource per call); floor = one "
+            "GetItem per iteration, and a GET for an element in S3. Times are for all "
+            "iterations together.",
+            "",
+        ]
+        out.append(_aws_table(element, kind="element"))
+    return out
+
+
+def _offload_section(results: dict[str, Any]) -> list[str]:
+    """Section 1, offload speed (no lines when it was not measured)."""
+    out: list[str] = []
+    off = results.get("offload", {})
+    if off.get("sizes"):
+        out += [
+            "",
+            "## 1. offload() speed (in process, no AWS)",
+            "",
+            "`sfn_offload.offload()` (as the decorator calls it, budget for a 1 KiB event: "
+            f"{off['budget']:,} bytes) on a `MemoryStore` repository, against one `json.dumps` "
+            "of the same result (default arguments), in one fresh process: CPU time, the two "
+            "interleaved, fastest of the repetitions (median in the JSON). Measuring = "
+            "`offload()` with a budget nothing exceeds (it only measures).",
+            "",
+            _md_table(
+                [
+                    "result",
+                    "JSON bytes",
+                    "json.dumps",
+                    "offload()",
+                    "measuring",
+                    "offload/dumps",
+                    "pointers",
+                ],
+                [
+                    [
+                        f"{r['mb']:g} MB report",
+                        f"{r['json_bytes']:,}",
+                        _seconds(r["dumps"]["min_s"]),
+                        _seconds(r["offload"]["min_s"]),
+                        _seconds(r["measuring"]["min_s"]),
+                        f"{r['ratio']:.2f}x",
+                        "whole result" if r["whole_result"] else r["pointers"],
+                    ]
+                    for r in off["sizes"]
+                ],
+            ),
+            "",
+            _md_table(
+                [
+                    "~2 KB siblings",
+                    "JSON bytes",
+                    "json.dumps",
+                    "offload()",
+                    "offload/dumps",
+                    "offload per sibling",
+                ],
+                [
+                    [
+                        f"{r['siblings']:,}",
+                        f"{r['json_bytes']:,}",
+                        _seconds(r["dumps"]["min_s"]),
+                        _seconds(r["offload"]["min_s"]),
+                        f"{r['ratio']:.2f}x",
+                        f"{r['offload_us_per_sibling']:.1f} us",
+                    ]
+                    for r in off["siblings"]
+                ],
+            ),
+        ]
+        once = off["fan_out_once"]
+        out += [
+            "",
+            f"A {once['mb']:g} MB result without fan-out lists, offloaded before `fan_out()` was "
+            f"ever used in the process: {_seconds(once['before']['offload']['min_s'])}; after it "
+            f"was used once: {_seconds(once['after']['offload']['min_s'])} "
+            f"(**{once['after_vs_before']:.3f}x**, each relative to one json.dumps); while a "
+            f"FanOut list is kept alive somewhere: {once['while_alive_vs_before']:.2f}x.",
+        ]
+    return out
+
+
+def _hydrate_cpu_section(results: dict[str, Any]) -> list[str]:
+    """Section 2, library CPU per hydrated pointer (no lines when it was not measured)."""
+    out: list[str] = []
+    hyd = results.get("hydrate_cpu", {})
+    if hyd.get("cases"):
+        out += [
+            "",
+            "## 2. Library CPU per hydrated pointer (in process, no AWS)",
+            "",
+            "`sfn_offload.hydrate(event, repository)` on a `MemoryStore` repository: CPU time "
+            f"per pointer, {hyd['repeat']} interleaved rounds. `json.loads` = decoding the same "
+            "payload bytes alone, what any reader pays.",
+            "",
+            _md_table(
+                ["case", "payload", "per pointer (median)", "fastest", "json.loads alone"],
+                [
+                    [
+                        c["case"],
+                        f"~{c['payload_bytes']} B",
+                        f"{c['median_us']:.1f} us",
+                        f"{c['min_us']:.1f} us",
+                        f"{c['json_loads_us']:.1f} us",
+                    ]
+                    for c in hyd["cases"]
+                ],
+            ),
+        ]
     return out
 
 
 def _latency_section(results: dict[str, Any]) -> list[str]:
-    """Section 3, the cost of the added latency (no lines when it was not measured)."""
+    """Section 9, the cost of the added latency (no lines when it was not measured)."""
     out: list[str] = []
     lat = results.get("latency", {})
     if lat.get("rows"):
         out += [
             "",
-            f"## 3. The cost of {LATENCY_MS:g} ms per request",
+            f"## 9. The cost of {LATENCY_MS:g} ms per request",
             "",
             f"Median time at 0 ms and at {LATENCY_MS:g} ms, and the difference: what the "
             "latency cost each implementation (sequential requests pay it once per request). "
@@ -137,13 +269,13 @@ def _latency_section(results: dict[str, Any]) -> list[str]:
 
 
 def _decorator_section(results: dict[str, Any]) -> list[str]:
-    """Section 4, decorator overhead (no lines when it was not measured)."""
+    """Section 3, decorator overhead (no lines when it was not measured)."""
     out: list[str] = []
     dec = results.get("decorator_overhead", {})
     if dec.get("cases"):
         out += [
             "",
-            "## 4. Decorator overhead (in process, no AWS)",
+            "## 3. Decorator overhead (in process, no AWS)",
             "",
             "`@state_offload(repository=...)` over a `MemoryStore`-backed repository; microseconds "
             f"per call, median of {dec['repeat']} timeit samples of ~20 ms each. Store requests "
@@ -176,14 +308,14 @@ def _decorator_section(results: dict[str, Any]) -> list[str]:
 
 
 def _cold_start_section(results: dict[str, Any]) -> list[str]:
-    """Section 5, cold start (no lines when it was not measured)."""
+    """Section 4, cold start (no lines when it was not measured)."""
     out: list[str] = []
     cold = results.get("cold_start", {})
     if cold.get("side_effects"):
         fx = cold["side_effects"]
         out += [
             "",
-            "## 5. Cold start",
+            "## 4. Cold start",
             "",
             _md_table(
                 ["measure", "value"],
@@ -218,13 +350,13 @@ def _cold_start_section(results: dict[str, Any]) -> list[str]:
 
 
 def _storage_section(results: dict[str, Any]) -> list[str]:
-    """Section 6, storage efficiency (no lines when it was not measured)."""
+    """Section 5, storage efficiency (no lines when it was not measured)."""
     out: list[str] = []
     storage = results.get("storage", {})
     if storage.get("rows"):
         out += [
             "",
-            "## 6. Storage efficiency",
+            "## 5. Storage efficiency",
             "",
             'Order records (repetitive keys) as `{"status": ..., "order_count": ..., '
             '"report": <payload>}`. Decorator = `sfn_offload.offload()` with the default budget '
@@ -272,13 +404,13 @@ def _storage_section(results: dict[str, Any]) -> list[str]:
 
 
 def _memory_section(results: dict[str, Any]) -> list[str]:
-    """Section 7, peak memory (no lines when it was not measured)."""
+    """Section 10, peak memory (no lines when it was not measured)."""
     out: list[str] = []
     mem = results.get("memory", {})
     if mem.get("rows"):
         out += [
             "",
-            "## 7. Peak memory",
+            "## 10. Peak memory",
             "",
             f"One fresh process per row; method: {mem['method']}. Peak = the most memory the "
             "operation needed above the baseline (imports, warm clients and, for offload, the "
@@ -315,20 +447,30 @@ def _memory_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def _aws_table(cases: dict[str, Any], *, fanout: bool) -> str:
+def _aws_table(cases: dict[str, Any], *, kind: str) -> str:
     rows = []
     for by_latency in cases.values():
         for latency, run in by_latency.items():
             floor_t = run["impls"]["floor"]["median_s"]
             py_t = run["impls"]["py2sfn"]["median_s"]
-            if fanout:
+            if kind == "fanout":
                 what = f"{run['n']:,} x ~{run['element_bytes']:,} B"
             else:
-                what = (
-                    f"{run['n']:,} ({run['dynamodb_payloads']} DynamoDB + {run['s3_payloads']} S3)"
+                small = run["n"] - run["large"]
+                what = f"{small:,} x {run['small_bytes']:,} B"
+                if run["large"]:
+                    what += f" + {run['large']} x {run['large_bytes'] / 1000:,.0f} KB (S3)"
+                stored = run["stored"]
+                what += (
+                    f"; {stored['item_bytes'] / 1e6:.2f} MB of items, "
+                    f"{stored['query_pages']} Query page(s)"
                 )
-            for impl in ("sfn-offload", "py2sfn", "floor"):
-                r = run["impls"][impl]
+                if kind == "element":
+                    what = (
+                        f"{run['iterations']} iterations ({run['s3_iterations']} in S3) over "
+                        + what
+                    )
+            for impl, r in run["impls"].items():
                 wire = "-" if r["wire_total"] is None else str(r["wire_total"])
                 rows.append(
                     [

@@ -2,16 +2,17 @@
 
 Writes ``bench/results/latest.md`` and ``bench/results/latest.json`` and prints PASS/FAIL per
 target. A missed target is a result, not an error: the exit code is 0 unless the benchmark itself
-fails. ``--quick`` runs every measurement with small counts (a smoke run, ~30 s).
+fails. ``--quick`` runs every measurement with small counts (a smoke run, ~1 min).
 
 See ``bench/README.md`` for what each measurement does and how to read it. The parts: ``plan``
-(how much to measure), ``local_bench`` and ``aws_runs`` (the measurements), ``targets`` (goals
-and verdicts), ``report`` (the Markdown).
+(how much to measure), ``offload_worker``, ``local_bench`` and ``aws_runs`` (the measurements),
+``targets`` (goals and verdicts), ``report`` (the Markdown).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -35,14 +36,26 @@ from targets import (
     Target,
     cold_start_targets,
     decorator_targets,
+    element_targets,
     fanout_targets,
-    hydrate_targets,
+    hydrate_cpu_targets,
+    list_targets,
     memory_targets,
+    offload_targets,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Targets are listed in this order (by the start of their names).
-TARGET_ORDER = ["fan-out", "hydrate", "decorator", "import", "peak memory"]
+TARGET_ORDER = [
+    "offload()",
+    "library CPU",
+    "decorator",
+    "whole list",
+    "Map iterations",
+    "fan-out",
+    "import",
+    "peak memory",
+]
 
 
 class Sections:
@@ -75,30 +88,62 @@ class Sections:
         )
 
 
+def offload_speed(plan: Plan) -> dict[str, Any]:
+    """``bench/offload_worker.py`` in a fresh process (no fan_out() used before it starts)."""
+    return dict(
+        common.run_json(
+            [
+                str(common.BENCH / "offload_worker.py"),
+                "--mb",
+                *map(str, plan.offload_mb),
+                "--mb-reps",
+                *map(str, plan.offload_mb_reps),
+                "--siblings",
+                *map(str, plan.offload_siblings),
+                "--sibling-reps",
+                str(plan.offload_sibling_reps),
+                "--fan-out-mb",
+                str(plan.fan_out_once_mb),
+                "--fan-out-reps",
+                str(plan.fan_out_once_reps),
+            ],
+            timeout=plan.worker_timeout,
+        )
+    )
+
+
 def local_measurements(plan: Plan, sections: Sections) -> None:
     """In-process and import measurements first, on a quiet machine (no servers running yet)."""
+    sections.run("offload", "1. offload speed", lambda: offload_speed(plan), offload_targets)
+    sections.run(
+        "hydrate_cpu",
+        "2. library CPU per hydrated pointer",
+        lambda: local_bench.hydrate_cpu(plan.hydrate_cpu_pointers, plan.hydrate_cpu_repeat),
+        hydrate_cpu_targets,
+    )
     sections.run(
         "decorator_overhead",
-        "4. decorator overhead",
+        "3. decorator overhead",
         lambda: local_bench.decorator_overhead(plan.decorator_repeat),
         decorator_targets,
     )
     sections.run(
         "cold_start",
-        "5. cold start",
+        "4. cold start",
         lambda: local_bench.cold_start(plan.import_repeat),
         cold_start_targets,
     )
     sections.run(
         "storage",
-        "6. storage efficiency",
+        "5. storage efficiency",
         lambda: local_bench.storage(list(plan.storage_mb)),
         lambda _: [],
     )
 
 
 def aws_measurements(plan: Plan, sections: Sections) -> None:
-    """Fan-out, hydration and latency, then peak memory, on one moto server and proxy."""
+    """Fan-out, whole lists, Map elements and latency, then peak memory, on one moto server
+    and proxy."""
     results = sections.results
     with common.moto_server() as moto, common.latency_proxy(moto, LATENCY_MS) as proxy:
         aws: dict[str, Any] = {}
@@ -108,19 +153,20 @@ def aws_measurements(plan: Plan, sections: Sections) -> None:
             aws.update(aws_runs.run_all_aws(plan, moto, proxy, calibration))
             return aws
 
-        sections.run("aws", "1-3. fan-out, hydration, latency (moto)", all_aws, lambda _: [])
+        sections.run("aws", "6-8. fan-out, whole lists, Map elements (moto)", all_aws, lambda _: [])
         results.pop("aws", None)
         results["fanout_write"] = {k: v for k, v in aws.items() if k.startswith("fanout")}
-        results["hydrate"] = {k: v for k, v in aws.items() if k.startswith("hydrate")}
+        results["lists"] = {k: v for k, v in aws.items() if k.startswith("list_")}
+        results["element"] = {k: v for k, v in aws.items() if k == "element"}
         results["latency"] = aws_runs.latency_summary(aws, calibration or None)
-        try:
-            sections.targets.extend(fanout_targets(aws))
-            sections.targets.extend(hydrate_targets(aws))
-        except Exception as exc:
-            traceback.print_exc()
-            sections.errors["aws_targets"] = f"{type(exc).__name__}: {exc}"
+        for check in (fanout_targets, list_targets, element_targets):
+            try:
+                sections.targets.extend(check(aws))
+            except Exception as exc:
+                traceback.print_exc()
+                sections.errors[f"aws_targets_{check.__name__}"] = f"{type(exc).__name__}: {exc}"
         sections.run(
-            "memory", "7. peak memory", lambda: aws_runs.run_memory(plan, moto), memory_targets
+            "memory", "9. peak memory", lambda: aws_runs.run_memory(plan, moto), memory_targets
         )
 
 
@@ -139,14 +185,10 @@ def _meta(quick: bool) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[dist] = None
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        # Results are only worth a commit id if the code measured is that commit's.
+        if _git("status", "--porcelain", "--", "src", "bench", "pyproject.toml"):
+            commit += " (with uncommitted changes)"
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
     return {
@@ -162,6 +204,12 @@ def _meta(quick: bool) -> dict[str, Any]:
     }
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=ROOT, check=True, timeout=10
+    ).stdout.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
@@ -169,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else Plan()
     started = time.perf_counter()
-    results: dict[str, Any] = {"meta": _meta(args.quick), "plan": plan.__dict__}
+    results: dict[str, Any] = {"meta": _meta(args.quick), "plan": dataclasses.asdict(plan)}
+    results["meta"]["command"] = " ".join(["bench/run.py", *(argv or sys.argv[1:])])
     results["meta"]["load_average_at_start"] = round(os.getloadavg()[0], 2)
     if results["meta"]["load_average_at_start"] > 0.5:
         log(

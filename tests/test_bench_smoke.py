@@ -1,7 +1,7 @@
 """`bench/run.py --quick` runs end to end and reports every measurement (no timing asserted).
 
 Marked ``bench``: deselected from the default run (it runs the whole harness in a subprocess,
-about 30 s of CPU on a loaded 2-core machine, and checks the benchmark rather than the library);
+about 40 s of CPU on a loaded 2-core machine, and checks the benchmark rather than the library);
 ``make bench`` runs it before the full benchmark.
 """
 
@@ -17,15 +17,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 MEASUREMENTS = (
-    "fanout_write",
-    "hydrate",
-    "latency",
+    "offload",
+    "hydrate_cpu",
     "decorator_overhead",
     "cold_start",
     "storage",
+    "fanout_write",
+    "lists",
+    "element",
+    "latency",
     "memory",
     "targets",
 )
+IMPLS = {
+    "fanout_write": {"sfn-offload", "py2sfn", "floor"},
+    "lists": {"sfn-offload", "sfn-offload get_items", "py2sfn", "floor", "floor on py2sfn's items"},
+    "element": {"sfn-offload", "sfn-offload client", "py2sfn", "floor"},
+}
 
 pytestmark = pytest.mark.bench
 
@@ -48,11 +56,15 @@ def test_quick_bench_runs_and_reports_every_measurement(tmp_path: Path) -> None:
         assert "error" not in results[key], results[key]
     assert not results["errors"]
     assert set(results["fanout_write"]) == {"fanout_small", "fanout_large"}
-    for case in (*results["fanout_write"].values(), *results["hydrate"].values()):
-        for run in case.values():
-            assert set(run["impls"]) == {"sfn-offload", "py2sfn", "floor"}
+    for section, impls in IMPLS.items():
+        assert results[section], section
+        for case in results[section].values():
+            for run in case.values():
+                assert set(run["impls"]) == impls, section
     assert results["latency"]["rows"]
     assert all(t["verdict"] in ("PASS", "FAIL") for t in results["targets"])
+    # Only a missed target explains itself.
+    assert all(bool(t["why"]) == (t["verdict"] == "FAIL") for t in results["targets"])
     assert "## Targets" in (tmp_path / "latest.md").read_text()
 
 

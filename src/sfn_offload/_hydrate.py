@@ -138,7 +138,17 @@ def resolve(
     for ref in references:
         value, size = found[id(ref)]
         result = assign(result, ref.path, value, copied) if ref.path else value
-        sized.append(replace(ref, resolved_bytes=size))
+        # Built directly: dataclasses.replace costs more than hydrating a small payload.
+        sized.append(
+            Reference(
+                ref.path,
+                ref.kind,
+                ref.pointer,
+                list_count=ref.list_count,
+                node=ref.node,
+                resolved_bytes=size,
+            )
+        )
     return Resolved(result, tuple(sized), stats)
 
 

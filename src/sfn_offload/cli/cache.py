@@ -4,6 +4,7 @@ and on, and an operator's walk should not fetch them again for every state."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..errors import PointerNotAllowedError
 from ..storage.base import Address, PartitionStore, PayloadStore, Record
@@ -60,11 +61,13 @@ class _CachingStore:
 
 
 class _CachingPartitionStore(_CachingStore):
-    """The DynamoDB side: listings go to the store itself (they are not cached)."""
+    """The DynamoDB side: a partition is listed once too (a list pointer travels from state to
+    state); a write forgets the listings of the partitions it changes."""
 
     def __init__(self, inner: PartitionStore) -> None:
         super().__init__(inner)
         self._partitions = inner
+        self._listings: dict[tuple[Any, ...], list[tuple[int, Record]]] = {}
 
     def query(
         self,
@@ -75,9 +78,29 @@ class _CachingPartitionStore(_CachingStore):
         below: int | None = None,
         max_bytes: int | None = None,
     ) -> list[tuple[int, Record]]:
-        return self._partitions.query(
-            table, partition_key, keys_only=keys_only, below=below, max_bytes=max_bytes
-        )
+        listing = (table, partition_key, keys_only, below, max_bytes)
+        if listing not in self._listings:
+            self._listings[listing] = self._partitions.query(
+                table, partition_key, keys_only=keys_only, below=below, max_bytes=max_bytes
+            )
+        return self._listings[listing]
+
+    def _forget(self, addresses: Sequence[Address]) -> None:
+        changed = {(a.container, a.key) for a in addresses}
+        for listing in [k for k in self._listings if k[:2] in changed]:
+            del self._listings[listing]
+
+    def put(self, address: Address, record: Record) -> Record | None:
+        self._forget([address])
+        return super().put(address, record)
+
+    def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
+        self._forget([a for a, _ in entries])
+        super().put_many(entries)
+
+    def delete_many(self, addresses: Sequence[Address]) -> None:
+        self._forget(addresses)
+        super().delete_many(addresses)
 
 
 def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: bool) -> None:

@@ -296,7 +296,10 @@ def inspect_execution(
     _find_all_references(sides, default_table=default_table, namespace=execution.namespace)
     if repo is not None:
         repo = reading_once(repo)
-        loads = [p for data in sides for ref in data.references for p in ref.loads()]
+        # Whole lists are read with Query when resolved (once: the repository keeps the pages).
+        loads = [
+            p for data in sides for ref in data.references if not ref.is_list for p in ref.loads()
+        ]
         prefetch(repo, loads, trusted=trusted)
     pending = [(v, side, d) for v in visits for side, d in v.sides() if d.error is None]
     for done, (visit, side, data) in enumerate(pending, 1):

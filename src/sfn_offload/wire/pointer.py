@@ -55,6 +55,19 @@ _LIST_FIELDS: Final = frozenset(
 )
 _CONTAINER_FIELD: Final = {"dynamodb": "table", "s3": "bucket"}
 _BACKENDS: Final = tuple(_CONTAINER_FIELD)
+#: (allowed, required) fields by (backend, is a list pointer), built once: every hydrated
+#: pointer is checked against them.
+_FIELDS: Final = {
+    (backend, is_list): (
+        fields | {container},
+        # Optional: the encoding (json), a list's placeholder, ref and digest (py2sfn lists and
+        # older writers carry none).
+        (fields | {container})
+        - ({"encoding", "items", "ref", "sha256"} if is_list else {"encoding"}),
+    )
+    for backend, container in _CONTAINER_FIELD.items()
+    for is_list, fields in ((True, _LIST_FIELDS), (False, _VALUE_FIELDS))
+}
 #: Longest key each backend accepts, in UTF-8 bytes: a DynamoDB partition key is at most 2,048
 #: bytes, an S3 object key at most 1,024. Longer keys are refused before any request.
 _MAX_KEY_BYTES: Final = {"dynamodb": 2048, "s3": 1024}
@@ -159,13 +172,13 @@ class Pointer:
             )
         container_field = _CONTAINER_FIELD[backend]
         is_list = "count" in obj
-        allowed = (_LIST_FIELDS if is_list else _VALUE_FIELDS) | {container_field}
-        extra = sorted(set(obj) - allowed, key=str)
-        if extra:
+        allowed, required = _FIELDS[backend, is_list]
+        keys = obj.keys()
+        if not keys <= allowed:
+            extra = sorted(set(obj) - allowed, key=str)
             raise PointerError(f"{where}: unexpected field(s) {extra} in a v{VERSION} pointer")
-        optional = {"encoding", "items", "ref", "sha256"} if is_list else {"encoding"}
-        missing = sorted(allowed - set(obj) - optional)
-        if missing:
+        if not keys >= required:
+            missing = sorted(required - set(obj))
             raise PointerError(f"{where}: missing field(s) {missing} in a v{VERSION} pointer")
         container = _nonempty_str(
             obj[container_field], container_field, where, _MAX_CONTAINER_BYTES

@@ -437,20 +437,24 @@ def parse_reference(
         return _map_iteration_reference(node, default_table, namespace)
     if not isinstance(node, dict):
         return None
-    where = f"event at {jsonpath(path)}"
     if MARKER in node:
-        pointer = Pointer.from_dict(node, where=where)
+        try:
+            pointer = Pointer.from_dict(node)
+        except PointerError:
+            # Where it is, only for the message: hydration parses every pointer of an event.
+            Pointer.from_dict(node, where=f"event at {jsonpath(path)}")
+            raise
         return Reference(path, "list" if pointer.is_list else "pointer", pointer)
     if ELEMENT_LIST_KEY in node:
-        return _element_reference(node, path, where)
+        return _element_reference(node, path, f"event at {jsonpath(path)}")
     if map_results and MAP_RESULTS_KEY in node:
-        return _map_results_reference(node, path, where, default_table)
+        return _map_results_reference(node, path, f"event at {jsonpath(path)}", default_table)
     if result_writer and is_result_writer_output(node):
         details = node["ResultWriterDetails"]
         manifest = Pointer("s3", details["Bucket"], details["Key"])
         return Reference(path, "result-writer", manifest, node=node)
     if py2sfn_results and _is_py2sfn_result(node):
-        return _py2sfn_result_reference(node, path, where)
+        return _py2sfn_result_reference(node, path, f"event at {jsonpath(path)}")
     return None
 
 
