@@ -156,9 +156,14 @@ def dumps_members(container: Any, *, where: str = "value") -> list[tuple[bytes, 
     >>> dumps_members({"a": [1], 2: "é"})
     [(b'"a"', b'[1]'), (b'"2"', b'"\\xc3\\xa9"')]
     """
-    members = _plain_members(container)
-    if members is not None:
-        return members
+    if _is_plain(container):
+        members = _plain_members(container)
+        if members is not None:
+            return members
+    else:
+        # The whole value's checks first: nesting counts from the root, and two keys JSON
+        # writes alike are a property of the container, not of a member.
+        dumps(container, where=where)
     try:
         write = _STRICT.write
         if isinstance(container, dict):
