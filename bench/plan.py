@@ -63,7 +63,7 @@ class Plan:
     # 7. whole lists, 8. one element per Map iteration (at the simulated latency)
     lists: tuple[ListCase, ...] = (
         ListCase(1_000, 100),
-        ListCase(10_000, 100),
+        ListCase(5_000, 100),
         ListCase(950, 1_000, 50, 450_000),
     )
     list_reps: int = 3

@@ -1,10 +1,19 @@
-"""``latest.md``: the benchmark results as Markdown tables, one section per measurement."""
+"""``latest.md``: the benchmark results as Markdown tables, one section per measurement.
+
+``python bench/report.py --readme`` rewrites the targets table of README.md (between its
+``<!-- bench: targets -->`` markers) from ``bench/results/latest.json``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
 from typing import Any
 
-from common import LATENCY_MS
+from common import LATENCY_MS, ROOT
 
 
 def render(results: dict[str, Any]) -> str:
@@ -529,3 +538,56 @@ def _calibration_note(calibration: dict[str, Any] | None) -> str:
         f"ms through the proxy, **+{calibration['added_ms']:.2f} ms** (median of "
         f"{calibration['requests']})."
     )
+
+
+def readme_block(results: dict[str, Any]) -> str:
+    """The README's targets table, and which run produced it."""
+    meta = results["meta"]
+    loads = meta.get("load_average_per_section", {})
+    highest = max((max(pair) for pair in loads.values()), default=None)
+    lines = [
+        f"Produced by `make bench` (its `{meta.get('command', 'bench/run.py')}` part, "
+        f"{meta['seconds']:.0f} s) at commit `{meta['commit']}`, {meta['date']}, on "
+        f"{meta['cpus']} cores shared with other work (1-minute load average "
+        f"{meta.get('load_average_at_start')} at start, at most {highest} during the run). "
+        "Every ratio was measured within this one run.",
+        "",
+        "| target | goal | measured | verdict |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {t['target']} | {t['goal']} | {t['measured']} | **{t['verdict']}** |"
+        for t in results.get("targets", [])
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(results: dict[str, Any], readme: Path) -> None:
+    text = readme.read_text(encoding="utf-8")
+    block = f"<!-- bench: targets -->\n{readme_block(results)}<!-- /bench: targets -->"
+    new, count = re.subn(
+        r"<!-- bench: targets -->.*?<!-- /bench: targets -->",
+        lambda _: block,
+        text,
+        flags=re.S,
+    )
+    if count != 1:
+        raise SystemExit(f"{readme}: no <!-- bench: targets --> block to fill")
+    readme.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readme", action="store_true", help="rewrite README.md's table")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench/results/latest.json")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    if args.readme:
+        write_readme(results, ROOT / "README.md")
+    else:
+        print(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
