@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 if shutil.which("node") is None:
     pytest.skip(
@@ -27,6 +26,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Match, Template
+from tests.cfn import load_template
 
 from sfn_offload import ConfigurationError
 from sfn_offload.cdk import PayloadStorage
@@ -410,25 +410,9 @@ def test_grant_refuses_a_function_it_cannot_configure() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !Sub...) as plain values."""
-
-
-_CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: (
-        loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node)
-    ),
-)
-
-
 def _template_task_role_actions() -> set[str]:
     text = (ROOT / "examples" / "order_report" / "template.yaml").read_text("utf-8")
-    template = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
+    template = load_template(text)
     role = template["Resources"]["TaskRole"]["Properties"]
     return {
         action

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
+from tests.cfn import load_template
 
 from conftest import AwsResources
 from fakes import FakeLambdaContext
@@ -339,30 +339,14 @@ def test_the_applications_own_requests_are_not_redacted(
 # --------------------------------------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that reads CloudFormation's short-form tags (!Ref, !Sub...) as plain values."""
-
-
-_CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: (
-        loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node)
-    ),
-)
-
-
 def template_task_role() -> list[dict[str, Any]]:
     """The TaskRole's statements, with ``${Parameter}`` references replaced by their defaults."""
     text = (ROOT / "examples" / "order_report" / "template.yaml").read_text("utf-8")
-    template = yaml.load(text, Loader=_CfnLoader)  # a SafeLoader subclass
+    template = load_template(text)
     defaults = {name: p["Default"] for name, p in template["Parameters"].items() if "Default" in p}
     for name, value in defaults.items():
         text = text.replace(f"${{{name}}}", str(value))
-    template = yaml.load(text, Loader=_CfnLoader)
+    template = load_template(text)
     role = template["Resources"]["TaskRole"]["Properties"]
     return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
