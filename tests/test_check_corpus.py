@@ -62,7 +62,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {
             ("warning", "SO201", "/States/Score"),
             ("info", "SO501", "/States/Score"),
             # Produce merges its result into an input that holds the Map's results
-            ("warning", "SO401", "/States/Produce"),
+            ("error", "SO401", "/States/Produce"),
             ("error", "SO201", "/States/Each"),  # max-items=2000 > ~859
         ],
     ),
@@ -87,10 +87,10 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {
         {},
         [
             ("info", "SO102", "/States/Receive"),
+            ("error", "SO401", "/States/Validate"),
             ("warning", "SO101", "/States/Validate"),
-            ("warning", "SO401", "/States/Validate"),
+            ("error", "SO401", "/States/Price"),
             ("warning", "SO101", "/States/Price"),
-            ("warning", "SO401", "/States/Price"),
             ("warning", "SO101", "/States/Notify"),
         ],
     ),
@@ -101,11 +101,11 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {
             ("warning", "SO101", "/States/Recover"),
         ],
     ),
-    "bad_narrowed_jsonata.asl.json": ({}, [("warning", "SO401", "/States/Enrich")]),
+    "bad_narrowed_jsonata.asl.json": ({}, [("error", "SO401", "/States/Enrich")]),
     "bad_narrowed_no_reserve.asl.json": (
         {},
         [
-            ("warning", "SO401", "/States/Enrich"),
+            ("error", "SO401", "/States/Enrich"),
             ("error", "SO402", "/States/Tag"),
         ],
     ),
@@ -120,7 +120,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[tuple[str, str, str]]]] = {
             ("warning", "SO301", "/States/Fork/Branches/1/States/Right"),
         ],
     ),
-    "bad_parallel_narrowed.asl.json": ({}, [("warning", "SO401", "/States/Fork")]),
+    "bad_parallel_narrowed.asl.json": ({}, [("error", "SO401", "/States/Fork")]),
     "bad_parallel_shares.asl.json": (
         {},
         [

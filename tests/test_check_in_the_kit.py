@@ -15,6 +15,7 @@ import pytest
 from examples.maps import handlers
 from sfn_offload import TaskContext, state_offload
 from sfn_offload.checks import check_definition, load_definition
+from sfn_offload.errors import DefinitionCheckError
 from sfn_offload.testing import LocalStepFunctions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,12 +89,17 @@ def test_a_narrowed_input_without_a_reserve_fails_and_the_fix_works(
     local: LocalStepFunctions,
 ) -> None:
     """GIVEN a task that sees only an id but merges 150 KB into an input already holding 150 KB
-    THEN the check says SO401 and the run fails; with the reserve it names, both pass."""
+    THEN the check says SO401, the kit refuses to run it, and run anyway it fails; with the
+    reserve it names, both pass."""
     local.register("load", big)
     local.register("enrich", big)
     definition = load_definition(CORPUS / "bad_narrowed_jsonata.asl.json")
     assert codes(definition) == [("SO401", "Enrich")]
-    assert local.run(definition, {"id": "a"}).error == "States.DataLimitExceeded"
+    with pytest.raises(DefinitionCheckError, match=r"error SO401 /States/Enrich") as refused:
+        local.run(definition, {"id": "a"})
+    assert "sfn_offload_reserve" in str(refused.value)  # the fix
+    assert local.invocations == []  # refused before anything ran
+    assert local.run(definition, {"id": "a"}, check="off").error == "States.DataLimitExceeded"
 
     fixed = copy.deepcopy(definition)
     payload = fixed["States"]["Enrich"]["Arguments"]["Payload"]
@@ -129,7 +135,10 @@ def test_an_iteration_that_can_end_without_storing_fails_the_next_task(
         "End": True,
     }
     assert codes(definition) == [("SO206", "Skip")]
-    run = local.run(definition, {"items": [{"skip": False}, {"skip": True}]})
+    items = {"items": [{"skip": False}, {"skip": True}]}
+    with pytest.raises(DefinitionCheckError, match="SO206"):
+        local.run(definition, items)
+    run = local.run(definition, items, ignore=["SO206"])
     assert (run.status, run.error) == ("FAILED", "MapRunFailedError")
 
 
@@ -148,10 +157,36 @@ def test_a_parallel_merging_into_a_larger_input_needs_a_reserve_and_the_fix_work
     local.register("part", part)
     definition = load_definition(CORPUS / "bad_parallel_narrowed.asl.json")
     assert codes(definition) == [("SO401", "Fork")]
-    assert local.run(definition, {"id": "a"}).error == "States.DataLimitExceeded"
+    with pytest.raises(DefinitionCheckError, match=r"error SO401 /States/Fork"):
+        local.run(definition, {"id": "a"})
+    assert local.run(definition, {"id": "a"}, check="off").error == "States.DataLimitExceeded"
 
     fixed = copy.deepcopy(definition)
     fixed["States"]["Fork"]["Parameters"]["sfn_offload_reserve"] = 160_000
     assert codes(fixed) == []
     run = local.run(fixed, {"id": "a"})
     assert run.status == "SUCCEEDED", run.cause
+
+
+def test_the_kit_check_modes() -> None:
+    """GIVEN a Parallel whose branches do not get their share (SO301, a warning) THEN the kit
+    runs it by default, refuses it when strict, and a per-run ``check`` overrides the kit's."""
+    branch = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${a}", "End": True}}}
+    fork = {
+        "StartAt": "Fork",
+        "States": {
+            "Fork": {"Type": "Parallel", "Parameters": dict(ARN), "Branches": [branch] * 2}
+            | {"End": True}
+        },
+    }
+    with LocalStepFunctions() as kit:
+        kit.register("a", lambda event, context: {"ok": True})
+        assert kit.run(fork).status == "SUCCEEDED"
+        with pytest.raises(DefinitionCheckError, match=r"\(strict\):\nwarning SO301"):
+            kit.run(fork, check="strict")
+    with LocalStepFunctions(check="strict") as kit:
+        kit.register("a", lambda event, context: {"ok": True})
+        with pytest.raises(DefinitionCheckError, match="SO301"):
+            kit.run(fork)
+        assert kit.run(fork, ignore=["SO301"]).output == [{"ok": True}, {"ok": True}]
+        assert kit.run(fork, check="errors").status == "SUCCEEDED"

@@ -265,7 +265,7 @@ def test_the_json_report_lists_every_finding_with_its_title() -> None:
     report = to_json(findings, source="sm.asl.json")
     assert json.loads(json.dumps(report)) == report
     assert report["ok"] is False
-    assert report["counts"] == {"error": 1, "warning": 1, "info": 0}
+    assert report["counts"] == {"error": 2, "warning": 0, "info": 0}
     assert report["findings"][1] == {
         "path": "/States/Tag",
         "state": "Tag",
@@ -275,15 +275,17 @@ def test_the_json_report_lists_every_finding_with_its_title() -> None:
         "message": "sfn_offload_reserve is 'lots': the task fails with ConfigurationError",
         "fix": "make it a whole number of bytes, 0 to 262,144",
     }
-    assert to_json(findings[:1], strict=False)["ok"] is True
-    assert to_json(findings[:1], strict=True)["ok"] is False
+    warnings = check_definition(corpus("bad_map_copies_lists.asl.json"))
+    assert {f.severity for f in warnings} == {Severity.WARNING}
+    assert to_json(warnings, strict=False)["ok"] is True
+    assert to_json(warnings, strict=True)["ok"] is False
 
 
 def test_the_text_report_ends_with_a_count() -> None:
     findings = check_definition(corpus("bad_narrowed_no_reserve.asl.json"))
     text = format_text(findings, source="sm.asl.json")
-    assert text.startswith("warning SO401 /States/Enrich\n  'Enrich' receives part")
-    assert text.endswith("sm.asl.json: 2 findings (1 error, 1 warning, 0 info)")
+    assert text.startswith("error SO401 /States/Enrich\n  'Enrich' receives part")
+    assert text.endswith("sm.asl.json: 2 findings (2 errors, 0 warnings, 0 info)")
     assert format_text([]) == "no findings"
 
 

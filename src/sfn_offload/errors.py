@@ -17,6 +17,8 @@
     │                                   event loop (await ``handler.aio(...)`` there instead)
     ├── QuotaExceededError              the local kit found an execution AWS would fail (a state
     │                                   over 262,144 bytes, a history over 25,000 events)
+    ├── DefinitionCheckError            the local kit was asked to run a definition that fails
+    │                                   ``sfn-offload check`` (a shape where the limit bites)
     └── StateDataClientError            anything about storing or loading state data
         ├── NoItemFound                 the item/object a pointer names is missing or expired
         ├── PayloadEncodingError        a value Step Functions cannot carry (NaN, set, bytes,
@@ -64,6 +66,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 __all__ = [
     "ConcurrentWriteError",
     "ConfigurationError",
+    "DefinitionCheckError",
     "ForeignDataError",
     "IntegrityError",
     "MapRunFailedError",
@@ -121,6 +124,16 @@ class QuotaExceededError(SfnOffloadError, AssertionError):
     Raised by :class:`sfn_offload.testing.LocalStepFunctions` when it is strict; otherwise it
     issues a :class:`sfn_offload.testing.QuotaWarning` with the same message. An
     ``AssertionError`` too, so a test reports it as a failure.
+    """
+
+
+class DefinitionCheckError(SfnOffloadError, AssertionError):
+    """A state machine definition fails sfn-offload's static check (:mod:`sfn_offload.checks`).
+
+    Raised by :class:`sfn_offload.testing.LocalStepFunctions` before it creates a state machine
+    whose definition has a failing finding (errors by default; see its ``check``), and by
+    :func:`sfn_offload.testing.assert_definition_ok`. The message lists every finding with the
+    state's path and the fix. An ``AssertionError`` too, so a test reports it as a failure.
     """
 
 

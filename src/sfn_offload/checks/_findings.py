@@ -18,7 +18,9 @@ class Severity(str, enum.Enum):  # StrEnum needs Python 3.11
     """How sure the check is that AWS will fail the execution.
 
     - ``error``: it will, for a realistic number of iterations or sizes, or the library's
-      conventions are broken (the next task fails).
+      conventions are broken (the next task fails), or the state holds an earlier state's result
+      that the task cannot see and the ASL does not declare (SO401): the default fails safe,
+      since only the definition can say how big that is.
     - ``warning``: it may, depending on data the definition does not show.
     - ``info``: something to know that the check cannot decide.
     """

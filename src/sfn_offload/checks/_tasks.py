@@ -192,10 +192,12 @@ def _narrowed(state: State, unseen: dict[str, Value]) -> Finding:
         who = "their tasks"
     else:
         what, who = f"receives part of its input, and its {merge} merges its result", "the task"
+    # An error, not a warning: the state can fail with States.DataLimitExceeded, which no Catch
+    # routes, and only the ASL knows the bytes (declare 0 when the unseen part is small).
     return Finding(
         state.path,
         state.name,
-        Severity.WARNING,
+        Severity.ERROR,
         "SO401",
         f"{state.name!r} {what} back into the whole input, which also holds {where}: {who} "
         "cannot see those bytes, so the state may exceed 262,144 bytes "

@@ -22,7 +22,9 @@ What it does:
   exceptions become function errors shaped as the runtime reports them (``errorType`` = the
   bare class name, ``errorMessage``, ``requestId``, ``stackTrace``); ``lambda:invoke`` results
   come wrapped in the envelope AWS adds (:mod:`.envelope`);
-- :meth:`LocalStepFunctions.run` runs an ASL definition (dict, JSON text or file; ``${name}``
+- :meth:`LocalStepFunctions.run` first runs ``sfn-offload check`` on the definition and refuses
+  one with an error finding (:class:`~sfn_offload.errors.DefinitionCheckError`; ``check=``), then
+  runs the ASL definition (dict, JSON text or file; ``${name}``
   placeholders become registered function ARNs) and returns an :class:`Execution` with status,
   output, error, cause, history, per-state payload sizes and a quota report: every payload
   against 262,144 bytes and the history against 25,000 events, which moto does not enforce
@@ -42,7 +44,7 @@ Modules: :mod:`.kit` (the class), :mod:`.sizes`, :mod:`.execution`, :mod:`.quota
 
 import contextlib
 
-from .checks import assert_definition_ok
+from .checks import CheckMode, assert_definition_ok
 from .counting import RequestCounter
 from .execution import Execution
 from .kit import LocalStepFunctions
@@ -57,6 +59,7 @@ with contextlib.suppress(ImportError):  # the fixture needs pytest; the kit does
 
 __all__ = [
     "HISTORY_EVENT_LIMIT",
+    "CheckMode",
     "Execution",
     "FakeLambdaContext",
     "LocalStepFunctions",

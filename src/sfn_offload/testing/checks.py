@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..checks import (
     Finding,
@@ -20,8 +20,13 @@ from ..checks import (
     format_text,
     load_definition,
 )
+from ..errors import DefinitionCheckError
 
-__all__ = ["assert_definition_ok"]
+__all__ = ["CheckMode", "assert_definition_ok"]
+
+#: What fails a definition in the local kit: ``"errors"`` (the default of ``sfn-offload check``),
+#: ``"strict"`` (warnings too) or ``"off"`` (no check).
+CheckMode = Literal["errors", "strict", "off"]
 
 
 def assert_definition_ok(
@@ -32,7 +37,8 @@ def assert_definition_ok(
     execution_arn_key: str = "sfn_execution_arn",
     ignore: Iterable[str] = (),
 ) -> list[Finding]:
-    """Check ``definition`` and fail with every finding listed if any fails the check.
+    """Check ``definition`` and raise :class:`~sfn_offload.errors.DefinitionCheckError` (an
+    ``AssertionError``), listing every finding, if any fails the check.
 
     ``definition`` is a dict, JSON text or a file path, as :meth:`LocalStepFunctions.run`
     takes it. Errors fail the check, and warnings too when ``strict``; the other options are
@@ -48,7 +54,7 @@ def assert_definition_ok(
     >>> assert_definition_ok(fork, strict=True)
     Traceback (most recent call last):
     ...
-    AssertionError: the definition fails sfn-offload's check (strict):
+    sfn_offload.errors.DefinitionCheckError: the definition fails sfn-offload's check (strict):
     warning SO301 /States/Fork/Branches/0/States/A
     ...
     """
@@ -60,7 +66,7 @@ def assert_definition_ok(
     )
     if failing(findings, strict=strict):
         mode = " (strict)" if strict else ""
-        raise AssertionError(
+        raise DefinitionCheckError(
             f"the definition fails sfn-offload's check{mode}:\n{format_text(findings)}"
         )
     return findings

@@ -8,7 +8,7 @@ import threading
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from .._config import DEFAULT_TTL_DAYS
 from ..errors import QuotaExceededError
 from ..wire.codec import runtime_text
 from .aws_calls import install_call_counter, kit_requests
+from .checks import CheckMode, assert_definition_ok
 from .definition import definition_text
 from .engine_clients import install_client_cache
 from .envelope import install_invoke_envelope, remember_request_id
@@ -47,6 +48,14 @@ class LocalStepFunctions:
     :attr:`Execution.quotas`): ``False`` (default) issues a :class:`QuotaWarning`, ``True``
     raises :class:`~sfn_offload.errors.QuotaExceededError`. :meth:`run` and :meth:`wait` can
     override it per execution.
+
+    ``check``: before it creates a state machine, the kit runs ``sfn-offload check`` on the
+    definition (:func:`assert_definition_ok`) and refuses, with
+    :class:`~sfn_offload.errors.DefinitionCheckError`, one with a failing finding: ``"errors"``
+    (default) fails on errors, ``"strict"`` on warnings too, ``"off"`` never. So a shape where
+    a task cannot see the state's size (SO401, a narrowed input merged back without
+    ``sfn_offload_reserve``) fails the test that runs it, not the execution in AWS.
+    :meth:`run` can override it, and ignore codes, per execution.
     """
 
     def __init__(
@@ -57,9 +66,11 @@ class LocalStepFunctions:
         region: str = "us-east-1",
         set_environment: bool = True,
         strict_quotas: bool = False,
+        check: CheckMode = "errors",
     ) -> None:
         self.table = table
         self.strict_quotas = strict_quotas
+        self.check = check
         self.bucket = bucket
         self.region = region
         self._set_environment = set_environment
@@ -208,14 +219,20 @@ class LocalStepFunctions:
         timeout: float = 120.0,
         substitutions: Mapping[str, str] | None = None,
         strict_quotas: bool | None = None,
+        check: CheckMode | None = None,
+        ignore: Iterable[str] = (),
     ) -> Execution:
-        """Create a state machine from ``definition``, run it on ``input`` and wait for it.
+        """Check ``definition``, create a state machine from it, run it on ``input`` and wait.
 
         ``definition`` is a dict, JSON text or a file; each ``${name}`` in it becomes the ARN of
-        the registered function ``name``, or ``substitutions[name]``. The finished execution's
-        quota report is checked (``strict_quotas``: see the class).
+        the registered function ``name``, or ``substitutions[name]``. The definition is checked
+        first (``check``, findings with the codes in ``ignore`` left out: see the class), and
+        the finished execution's quota report after (``strict_quotas``: see the class).
         """
         text = definition_text(definition, {**self._arns, **(substitutions or {})})
+        mode = self.check if check is None else check
+        if mode != "off":
+            assert_definition_ok(text, strict=mode == "strict", ignore=ignore)
         sfn = self.client("stepfunctions")
         name = name or f"run-{uuid.uuid4().hex[:12]}"
         machine = sfn.create_state_machine(name=name, definition=text, roleArn=self._role_arn)
