@@ -5,6 +5,8 @@ is checked against the payload and history quotas, through real ASL."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ from sfn_offload import state_offload
 from sfn_offload.budget import ENVELOPE_BYTES, STATE_LIMIT_BYTES
 from sfn_offload.errors import QuotaExceededError, SfnOffloadError
 from sfn_offload.testing import LocalStepFunctions, QuotaWarning
+from sfn_offload.testing.map_workers import MAX_MAP_WORKERS
 from sfn_offload.testing.quotas import state_bytes
 from sfn_offload.wire import is_pointer
 
@@ -250,3 +253,41 @@ def test_an_inline_map_writing_more_than_25000_history_events_fails_when_strict(
 
     with pytest.raises(QuotaExceededError, match=r"history has 26,006 events, over the 25,000"):
         local_sfn.run(definition, {"items": list(range(1_000))}, strict_quotas=True)
+
+
+@pytest.mark.parametrize("mode", ["INLINE", "DISTRIBUTED"])
+def test_a_map_runs_at_most_40_iterations_at_once_in_item_order(
+    local_sfn: LocalStepFunctions, mode: str
+) -> None:
+    """GIVEN a Map of 120 items without MaxConcurrency (moto starts a thread per item) THEN the
+    kit runs at most 40 at a time, as AWS runs an Inline Map, and the results keep their order;
+    a lower MaxConcurrency still holds."""
+    running, peak = 0, [0]
+    lock = threading.Lock()
+
+    def work(event: dict[str, Any], context: Any) -> int:
+        nonlocal running
+        with lock:
+            running += 1
+            peak[0] = max(peak[0], running)
+        time.sleep(0.1)  # long enough for iterations to overlap
+        with lock:
+            running -= 1
+        return int(event["n"]) * 2
+
+    local_sfn.register("work", work)
+    each = {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "${work}", "End": True}}}
+    each["ProcessorConfig"] = {"Mode": mode, "ExecutionType": "STANDARD"}
+    definition = {
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "ItemProcessor": each, "End": True}},
+    }
+    items = [{"n": n} for n in range(120)]
+    run = local_sfn.run(definition, items)
+    assert run.output == [n * 2 for n in range(120)]
+    assert 1 < peak[0] <= MAX_MAP_WORKERS == 40
+
+    peak[0] = 0
+    definition["States"]["Each"]["MaxConcurrency"] = 3
+    assert local_sfn.run(definition, items[:30]).output == [n * 2 for n in range(30)]
+    assert 1 < peak[0] <= 3
