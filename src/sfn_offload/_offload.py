@@ -28,17 +28,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._fan_out import FanOut, check_fan_outs_fit, fan_out, store_fan_outs
+from ._keywords import reject_unknown
 from ._sizing import Measured, Part, hint, pointer_cost_base
 from .errors import ConfigurationError, PayloadTooLargeError
 from .storage.repository import PayloadRepository
 from .wire.codec import dumps, state_size
 from .wire.paths import Path, assign, exists, get
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "FanOut",
+    "OffloadOptions",
     "OffloadResult",
     "OffloadStats",
     "fan_out",
@@ -105,14 +110,25 @@ class OffloadResult:
     stats: OffloadStats
 
 
+class OffloadOptions(TypedDict, total=False):
+    """The optional keywords of :func:`offload` and :func:`offload_result`.
+
+    ``keep_inline``: paths that stay in the state (with their ancestors), for ``Choice`` states
+    to read. ``fan_out_paths``: lists stored one element per item, each replaced by a list
+    pointer with an ``items`` placeholder for a Map state.
+    """
+
+    keep_inline: Sequence[Path]
+    fan_out_paths: Sequence[Path]
+
+
 def offload(
     result: Any,
     repo: PayloadRepository,
     *,
     namespace: str,
     budget: int,
-    keep_inline: Sequence[Path] = (),
-    fan_out_paths: Sequence[Path] = (),
+    **options: Unpack[OffloadOptions],
 ) -> Any:
     """Return ``result`` (or a copy with parts replaced by pointers) that fits ``budget`` bytes.
 
@@ -127,14 +143,8 @@ def offload(
     >>> out["status"], out["rows"]["backend"]
     ('ok', 'dynamodb')
     """
-    return offload_result(
-        result,
-        repo,
-        namespace=namespace,
-        budget=budget,
-        keep_inline=keep_inline,
-        fan_out_paths=fan_out_paths,
-    ).result
+    reject_unknown(options, OffloadOptions, "offload")
+    return offload_result(result, repo, namespace=namespace, budget=budget, **options).result
 
 
 def offload_result(
@@ -143,10 +153,12 @@ def offload_result(
     *,
     namespace: str,
     budget: int,
-    keep_inline: Sequence[Path] = (),
-    fan_out_paths: Sequence[Path] = (),
+    **options: Unpack[OffloadOptions],
 ) -> OffloadResult:
     """Offload ``result`` to fit ``budget`` bytes (see the module docstring), with the stats."""
+    reject_unknown(options, OffloadOptions, "offload_result")
+    keep_inline = options.get("keep_inline", ())
+    fan_out_paths = options.get("fan_out_paths", ())
     stats = OffloadStats(budget=budget)
     copied: set[int] = set()
     result, fanned, lists = store_fan_outs(result, repo, namespace, fan_out_paths, copied)

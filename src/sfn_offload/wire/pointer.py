@@ -191,29 +191,38 @@ class Pointer:
                 f"(known: {sorted(KNOWN_ENCODINGS)})"
             )
         if is_list:
-            count = _int_in_range(obj["count"], "count", where, 0, MAX_INDEX + 1)
-            items = obj.get("items")
-            if items is not None and (not isinstance(items, list) or len(items) != count):
-                raise PointerError(
-                    f"{where}: 'items' must be a placeholder list of {count} elements"
-                )
-            if backend != "dynamodb":
-                raise PointerError(f"{where}: list pointers are only defined for dynamodb")
-            list_sha = obj.get("sha256")
-            if "sha256" in obj and (
-                not isinstance(list_sha, str) or not _SHA256.fullmatch(list_sha)
-            ):
-                raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
-            pointer = cls(backend, container, key, sha256=list_sha, encoding=encoding, count=count)
-            if "ref" in obj and obj["ref"] != pointer.to_dict():
-                raise PointerError(f"{where}: 'ref' must be this list pointer without 'items'")
-            return pointer
+            return cls._list_from_dict(obj, backend, container, key, encoding, where)
         index = _int_in_range(obj["index"], "index", where, 0, MAX_INDEX)
         size = _int_in_range(obj["size"], "size", where, 0, 2**53)
         sha = obj["sha256"]
         if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
             raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
         return cls(backend, container, key, index, size, sha, encoding)
+
+    @classmethod
+    def _list_from_dict(
+        cls,
+        obj: dict[Any, Any],
+        backend: Backend,
+        container: str,
+        key: str,
+        encoding: str,
+        where: str,
+    ) -> Pointer:
+        """The list-pointer half of :meth:`from_dict` (fields already checked for presence)."""
+        count = _int_in_range(obj["count"], "count", where, 0, MAX_INDEX + 1)
+        items = obj.get("items")
+        if items is not None and (not isinstance(items, list) or len(items) != count):
+            raise PointerError(f"{where}: 'items' must be a placeholder list of {count} elements")
+        if backend != "dynamodb":
+            raise PointerError(f"{where}: list pointers are only defined for dynamodb")
+        list_sha = obj.get("sha256")
+        if "sha256" in obj and (not isinstance(list_sha, str) or not _SHA256.fullmatch(list_sha)):
+            raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
+        pointer = cls(backend, container, key, sha256=list_sha, encoding=encoding, count=count)
+        if "ref" in obj and obj["ref"] != pointer.to_dict():
+            raise PointerError(f"{where}: 'ref' must be this list pointer without 'items'")
+        return pointer
 
 
 def _nonempty_str(value: object, field: str, where: str, max_bytes: int) -> str:
