@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from fakes import memory_repo
 from sfn_offload import PayloadTooLargeError, fan_out, hydrate
-from sfn_offload import _offload as offload_module
+from sfn_offload import _fan_out as fan_out_module
+from sfn_offload import _sizing as sizing_module
 from sfn_offload.errors import PayloadEncodingError
 from sfn_offload.steps import offload_result
 from sfn_offload.wire import Pointer, is_pointer
@@ -329,7 +330,7 @@ def test_each_byte_of_the_result_is_serialized_about_once(
     THEN the bytes serialized add up to about the result's size (the part that leaves is
     stored from the very bytes that measured it)."""
     serialized = 0
-    real = offload_module.dumps_members
+    real = sizing_module.dumps_members
 
     def counting(container: Any, **kwargs: Any) -> list[tuple[bytes, bytes]]:
         nonlocal serialized
@@ -337,7 +338,7 @@ def test_each_byte_of_the_result_is_serialized_about_once(
         serialized += sum(len(k) + len(v) for k, v in members)
         return members
 
-    monkeypatch.setattr(offload_module, "dumps_members", counting)
+    monkeypatch.setattr(sizing_module, "dumps_members", counting)
     rows = [{"id": i, "name": f"order {i}", "total": i * 1.5} for i in range(120_000)]
     result = {"status": "ok", "count": len(rows), "report": {"tenant": "acme", "rows": rows}}
     size = len(dumps(result))
@@ -356,7 +357,7 @@ def test_a_process_that_used_fan_out_once_measures_other_results_with_the_same_w
     WHEN fan_out() is used once and its list is gone, then results without one are offloaded
     THEN they cost exactly the calls they cost before; only while a FanOut list is alive
     somewhere are results searched for one."""
-    monkeypatch.setattr(offload_module, "_LIVE_FAN_OUTS", type(offload_module._LIVE_FAN_OUTS)())
+    monkeypatch.setattr(fan_out_module, "_LIVE_FAN_OUTS", type(fan_out_module._LIVE_FAN_OUTS)())
     results = [{"status": "ok", "rows": [{"id": i} for i in range(2_000)]}, _siblings(200)]
 
     def work() -> list[int]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sfn_offload import OffloadConfig, StateDataClient, hydrate, offload
-from sfn_offload._offload import MIN_OFFLOAD_BYTES
+from sfn_offload._sizing import MIN_OFFLOAD_BYTES
 from sfn_offload.errors import PayloadEncodingError
 from sfn_offload.storage import MemoryStore, PayloadRepository
 from sfn_offload.wire import Pointer, is_pointer

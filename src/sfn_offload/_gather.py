@@ -24,7 +24,7 @@ from typing import Any
 from ._offload import offload_result
 from .errors import ForeignDataError
 from .storage.repository import PayloadRepository
-from .wire.references import MapRun
+from .wire.maps import MapRun
 
 __all__ = ["store_iteration_result"]
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from ._identity import ExecutionIdentity, resolve_identity
+from ._keywords import reject_unknown
 from ._limits import hydrate_cap
 from .distributed.result_writer import raise_for_failures, read_result_writer
 from .errors import ForeignDataError, MapRunFailedError, NoItemFound, PayloadTooLargeError
@@ -37,7 +38,17 @@ from .wire.paths import assign, shallow_copy
 from .wire.pointer import Pointer
 from .wire.references import Reference, find_references, map_run_of
 
-__all__ = ["HydrateResult", "ResultWriterMode", "hydrate", "hydrate_event", "resolve"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "HydrateOptions",
+    "HydrateResult",
+    "ResultWriterMode",
+    "hydrate",
+    "hydrate_event",
+    "resolve",
+]
 
 ResultWriterMode = Literal["strict", "tolerant", "off"]
 #: What a keys-only listing reads per element, at least (its digest, 64 hex characters).
@@ -111,8 +122,39 @@ def resolve(
             bind(ref, reader, repo, label(ref), trusted=trusted, max_bytes=max_bytes)
             for ref in references
         ]
-    singles = [ref for ref in references if not ref.is_list]
     labels = {id(ref): label(ref) for ref in references}
+    found, stats = _load(references, labels, repo, trusted=trusted, max_bytes=max_bytes)
+    result = shallow_copy(document)
+    copied = {id(result)}
+    sized = []
+    for ref in references:
+        value, size = found[id(ref)]
+        result = assign(result, ref.path, value, copied) if ref.path else value
+        # Built directly: dataclasses.replace costs more than hydrating a small payload.
+        sized.append(
+            Reference(
+                ref.path,
+                ref.kind,
+                ref.pointer,
+                list_count=ref.list_count,
+                node=ref.node,
+                resolved_bytes=size,
+            )
+        )
+    return Resolved(result, tuple(sized), stats)
+
+
+def _load(
+    references: Sequence[Reference],
+    labels: dict[int, str],
+    repo: PayloadRepository,
+    *,
+    trusted: bool,
+    max_bytes: int,
+) -> tuple[dict[int, tuple[Any, int]], ReadStats]:
+    """The value and JSON size of each reference, by ``id``: value references in one batch,
+    then each list with Query, within what the batch left of ``max_bytes``."""
+    singles = [ref for ref in references if not ref.is_list]
     loaded = repo.load_many(
         [ref.pointer for ref in singles],
         trusted=trusted,
@@ -132,24 +174,7 @@ def resolve(
             stats.add(part.stats)
             # brackets and commas around the elements
             found[id(ref)] = (part.values, 2 + sum(part.json_sizes) + max(len(part.values) - 1, 0))
-    result = shallow_copy(document)
-    copied = {id(result)}
-    sized = []
-    for ref in references:
-        value, size = found[id(ref)]
-        result = assign(result, ref.path, value, copied) if ref.path else value
-        # Built directly: dataclasses.replace costs more than hydrating a small payload.
-        sized.append(
-            Reference(
-                ref.path,
-                ref.kind,
-                ref.pointer,
-                list_count=ref.list_count,
-                node=ref.node,
-                resolved_bytes=size,
-            )
-        )
-    return Resolved(result, tuple(sized), stats)
+    return found, stats
 
 
 def bind(
@@ -225,15 +250,22 @@ def _load_list(
         ) from exc
 
 
+class HydrateOptions(TypedDict, total=False):
+    """The optional keywords of :func:`hydrate` and :func:`hydrate_event` (described in
+    :func:`hydrate_event`'s docstring)."""
+
+    py2sfn_namespace: str | None
+    max_bytes: int | None
+    result_writer: ResultWriterMode
+    reader: ExecutionIdentity | None
+
+
 def hydrate_event(
     event: Any,
     repo: PayloadRepository,
     *,
-    py2sfn_namespace: str | None = None,
-    max_bytes: int | None = None,
-    result_writer: ResultWriterMode = "strict",
-    reader: ExecutionIdentity | None = None,
     py2sfn_legacy_namespace: str | None = None,
+    **options: Unpack[HydrateOptions],
 ) -> HydrateResult:
     """Hydrate ``event`` (see the module docstring) and say what was loaded.
 
@@ -253,13 +285,16 @@ def hydrate_event(
     when their element is not there, ``py2sfn_legacy_namespace`` (py2sfn-task-tools' bare
     execution name) is tried.
     """
+    reject_unknown(options, HydrateOptions, "hydrate_event")
+    max_bytes = options.get("max_bytes")
     max_bytes = hydrate_cap() if max_bytes is None else max_bytes
-    reader = reader or resolve_identity(event, None)
+    result_writer = options.get("result_writer", "strict")
+    reader = options.get("reader") or resolve_identity(event, None)
     bound = None if repo.config.cross_execution_reads else reader
     found = find_references(
         event,
         default_table=repo.config.table or "",
-        namespace=py2sfn_namespace,
+        namespace=options.get("py2sfn_namespace"),
         result_writer=result_writer != "off",
     )
     if not found:
@@ -341,15 +376,7 @@ def _read_results(
     return runs.to_dict()
 
 
-def hydrate(
-    event: Any,
-    repo: PayloadRepository,
-    *,
-    py2sfn_namespace: str | None = None,
-    max_bytes: int | None = None,
-    result_writer: ResultWriterMode = "strict",
-    reader: ExecutionIdentity | None = None,
-) -> Any:
+def hydrate(event: Any, repo: PayloadRepository, **options: Unpack[HydrateOptions]) -> Any:
     """Return ``event`` with every reference replaced by its data.
 
     The plain-function form of the decorator's first half; :func:`hydrate_event` also returns
@@ -362,11 +389,5 @@ def hydrate(
     >>> hydrate({"rows": pointer, "status": "ok"}, repo)
     {'rows': [1, 2, 3], 'status': 'ok'}
     """
-    return hydrate_event(
-        event,
-        repo,
-        py2sfn_namespace=py2sfn_namespace,
-        max_bytes=max_bytes,
-        result_writer=result_writer,
-        reader=reader,
-    ).event
+    reject_unknown(options, HydrateOptions, "hydrate")
+    return hydrate_event(event, repo, **options).event

@@ -35,8 +35,9 @@ from .compat.py2sfn import StateDataClient
 from .errors import ConfigurationError, PayloadEncodingError, StateShapeError
 from .storage.repository import PayloadRepository, ReadStats
 from .wire.codec import dumps, state_size
+from .wire.maps import MapRun, parse_map_run
 from .wire.paths import Path
-from .wire.references import MapRun, may_contain_references, parse_map_run
+from .wire.references import may_contain_references
 
 __all__ = ["Options", "Prepared", "Runtime"]
 

@@ -105,45 +105,54 @@ class PayloadStorage(Construct):
         self.bucket: s3.Bucket | None = None
         self.environment: dict[str, str] = {"SFN_OFFLOAD_TTL_DAYS": str(ttl_days)}
         if table:
-            (pk, pk_type, _), (sk, sk_type, _) = KEY_SCHEMA
-            self.table = dynamodb.Table(
-                self,
-                "Table",
-                table_name=table_name,
-                partition_key=dynamodb.Attribute(name=pk, type=_ATTRIBUTE_TYPES[pk_type]),
-                sort_key=dynamodb.Attribute(name=sk, type=_ATTRIBUTE_TYPES[sk_type]),
-                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-                time_to_live_attribute=TTL_ATTRIBUTE,
-                removal_policy=removal_policy,
-            )
+            self.table = self._make_table(table_name, removal_policy)
             self.environment["SFN_OFFLOAD_TABLE"] = self.table.table_name
         if bucket:
-            self.bucket = s3.Bucket(
-                self,
-                "Bucket",
-                bucket_name=bucket_name,
-                encryption=s3.BucketEncryption.KMS
-                if encryption_key is not None
-                else s3.BucketEncryption.S3_MANAGED,
-                encryption_key=encryption_key,
-                bucket_key_enabled=True if encryption_key is not None else None,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                enforce_ssl=True,
-                lifecycle_rules=[
-                    s3.LifecycleRule(
-                        id=lifecycle_rule_id(prefix),
-                        prefix=prefix or None,  # "": every object
-                        expiration=cdk.Duration.days(ttl_days),
-                    )
-                    for prefix in self.prefixes
-                ],
-                removal_policy=removal_policy,
-            )
+            self.bucket = self._make_bucket(bucket_name, removal_policy)
             self.environment["SFN_OFFLOAD_BUCKET"] = self.bucket.bucket_name
             self.environment["SFN_OFFLOAD_S3_PREFIX"] = s3_prefix
             if encryption_key is not None:
                 self.environment["SFN_OFFLOAD_KMS_KEY_ID"] = encryption_key.key_arn
+
+    def _make_table(
+        self, table_name: str | None, removal_policy: cdk.RemovalPolicy
+    ) -> dynamodb.Table:
+        (pk, pk_type, _), (sk, sk_type, _) = KEY_SCHEMA
+        return dynamodb.Table(
+            self,
+            "Table",
+            table_name=table_name,
+            partition_key=dynamodb.Attribute(name=pk, type=_ATTRIBUTE_TYPES[pk_type]),
+            sort_key=dynamodb.Attribute(name=sk, type=_ATTRIBUTE_TYPES[sk_type]),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            removal_policy=removal_policy,
+        )
+
+    def _make_bucket(self, bucket_name: str | None, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
+        key = self.encryption_key
+        return s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.KMS
+            if key is not None
+            else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=key,
+            bucket_key_enabled=True if key is not None else None,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id=lifecycle_rule_id(prefix),
+                    prefix=prefix or None,  # "": every object
+                    expiration=cdk.Duration.days(self.ttl_days),
+                )
+                for prefix in self.prefixes
+            ],
+            removal_policy=removal_policy,
+        )
 
     def grant(
         self,
@@ -173,44 +182,11 @@ class PayloadStorage(Construct):
             )
         for name, value in self.environment.items():
             function.add_environment(name, value)
-        if self.table is not None:
-            function.add_to_role_policy(
-                iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=[self.table.table_arn])
-            )
-        if self.bucket is not None:
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=list(OBJECT_ACTIONS),
-                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in self.prefixes],
-                )
-            )
-        if self.encryption_key is not None:
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=list(KEY_ACTIONS), resources=[self.encryption_key.key_arn]
-                )
-            )
+        for statement in self._storage_statements():
+            function.add_to_role_policy(statement)
         if state_machine is None:
             return
-        stack = cdk.Stack.of(function)
-        if isinstance(state_machine, str):
-            machine_name = state_machine
-        else:
-            parts = cdk.Arn.split(
-                state_machine.state_machine_arn, cdk.ArnFormat.COLON_RESOURCE_NAME
-            )
-            machine_name = str(parts.resource_name)
-        statement = iam.PolicyStatement(
-            actions=list(EXECUTION_ACTIONS),
-            resources=[
-                stack.format_arn(
-                    service="states",
-                    resource="execution",
-                    resource_name=f"{machine_name}:*",
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                )
-            ],
-        )
+        statement = _stop_statement(cdk.Stack.of(function), state_machine)
         if isinstance(state_machine, str):
             function.add_to_role_policy(statement)
             return
@@ -220,6 +196,50 @@ class PayloadStorage(Construct):
             statements=[statement],
             roles=[role],
         )
+
+    def _storage_statements(self) -> list[iam.PolicyStatement]:
+        """What the library sends to the table, the bucket's prefixes and the key."""
+        statements = []
+        if self.table is not None:
+            statements.append(
+                iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=[self.table.table_arn])
+            )
+        if self.bucket is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=list(OBJECT_ACTIONS),
+                    resources=[self.bucket.arn_for_objects(f"{p}*") for p in self.prefixes],
+                )
+            )
+        if self.encryption_key is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=list(KEY_ACTIONS), resources=[self.encryption_key.key_arn]
+                )
+            )
+        return statements
+
+
+def _stop_statement(
+    stack: cdk.Stack, state_machine: sfn.IStateMachine | str
+) -> iam.PolicyStatement:
+    """``StopExecution``/``DescribeExecution`` on the executions of ``state_machine``."""
+    if isinstance(state_machine, str):
+        machine_name = state_machine
+    else:
+        parts = cdk.Arn.split(state_machine.state_machine_arn, cdk.ArnFormat.COLON_RESOURCE_NAME)
+        machine_name = str(parts.resource_name)
+    return iam.PolicyStatement(
+        actions=list(EXECUTION_ACTIONS),
+        resources=[
+            stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{machine_name}:*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
+        ],
+    )
 
 
 def _literal(name: str | None) -> str | None:

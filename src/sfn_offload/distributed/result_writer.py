@@ -29,7 +29,7 @@ from ..errors import (
     PayloadTooLargeError,
     PointerNotAllowedError,
 )
-from ..storage.base import Address
+from ..storage.base import Address, Record
 from ..storage.repository import PayloadRepository
 from ..wire.codec import loads
 from ..wire.references import is_result_writer_output
@@ -113,6 +113,32 @@ def read_result_writer(
     lists before reading, and per file while reading). With ``reader``, the Map Run must be one
     of the reading execution's state machine (:class:`~sfn_offload.errors.ForeignDataError`).
     """
+    run_arn, bucket, key = _check_output(output, repository, trusted=trusted, where=where)
+    if reader is not None:
+        _check_reader(run_arn, reader, where)
+    manifest_where = f"{where}: manifest s3://{bucket}/{key}"
+    files = _read_manifest(repository, run_arn, bucket, key, trusted=trusted, where=manifest_where)
+    everything = [a for addresses in files.values() for a, _ in addresses]
+    listed = sum(size for addresses in files.values() for _, size in addresses)
+    if max_bytes is not None and listed > max_bytes:
+        raise PayloadTooLargeError(
+            f"{manifest_where}: the result files it lists add up to more than the "
+            f"{max_bytes}-byte hydration cap"
+        )
+    limits = dict.fromkeys(everything, max_bytes) if max_bytes is not None else None
+    bodies = repository.s3.get_many(everything, max_bytes=limits) if everything else {}
+    results = MapRunResults(str(run_arn))
+    for status, addresses in files.items():
+        for address, _ in addresses:
+            _add_file(results, status, bodies.get(address), address, max_bytes, where)
+    return results
+
+
+def _check_output(
+    output: Mapping[str, Any], repository: PayloadRepository, *, trusted: bool, where: str
+) -> tuple[str, str, str]:
+    """The Map Run ARN, bucket and manifest key of a ResultWriter output, refused before any
+    request when the bucket is not allowed or the key is not the run's manifest."""
     if not is_result_writer_output(output):
         raise PayloadEncodingError(
             f"{where}: not a ResultWriter output: expected {{MapRunArn, ResultWriterDetails: "
@@ -133,56 +159,56 @@ def read_result_writer(
             f"{where}: the manifest key {_short(key)} is not the one Step Functions writes for "
             f"Map Run {_short(run_id)} ('<prefix>{run_id}/manifest.json')"
         )
-    if reader is not None:
-        _check_reader(run_arn, reader, where)
-    manifest_where = f"{where}: manifest s3://{bucket}/{key}"
-    manifest = loads(_manifest_body(repository, Address(bucket, key), manifest_where), where=where)
+    return run_arn, bucket, key
+
+
+def _read_manifest(
+    repository: PayloadRepository, run_arn: str, bucket: str, key: str, *, trusted: bool, where: str
+) -> dict[str, list[tuple[Address, int]]]:
+    """The result files the run's manifest lists, by status, with their sizes."""
+    manifest = loads(_manifest_body(repository, Address(bucket, key), where), where=where)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("ResultFiles"), dict):
-        raise PayloadEncodingError(f"{manifest_where}: no ResultFiles in the manifest")
+        raise PayloadEncodingError(f"{where}: no ResultFiles in the manifest")
     if manifest.get("MapRunArn", run_arn) != run_arn:
         raise PointerNotAllowedError(
-            f"{manifest_where}: the manifest is not the one of Map Run {_short(run_arn)}"
+            f"{where}: the manifest is not the one of Map Run {_short(run_arn)}"
         )
     destination = manifest.get("DestinationBucket") or bucket
     if not isinstance(destination, str):
-        raise PayloadEncodingError(f"{manifest_where}: DestinationBucket is not a bucket name")
+        raise PayloadEncodingError(f"{where}: DestinationBucket is not a bucket name")
     if not trusted and destination not in repository.config.allowed_buckets:
         raise PointerNotAllowedError(
-            f"{manifest_where}: result files in bucket {destination!r} are not allowed"
+            f"{where}: result files in bucket {destination!r} are not allowed"
         )
-    directory = key[: -len("manifest.json")]
-    files = _files(manifest["ResultFiles"], destination, directory, manifest_where)
-    everything = [a for addresses in files.values() for a, _ in addresses]
-    listed = sum(size for addresses in files.values() for _, size in addresses)
-    if max_bytes is not None and listed > max_bytes:
+    return _files(manifest["ResultFiles"], destination, key[: -len("manifest.json")], where)
+
+
+def _add_file(
+    results: MapRunResults,
+    status: str,
+    record: Record | None,
+    address: Address,
+    max_bytes: int | None,
+    where: str,
+) -> None:
+    """Add the rows of one result file to ``results``, under the cap."""
+    file_where = f"{where}: result file s3://{address.container}/{address.key}"
+    if record is None:
+        raise NoItemFound(f"{file_where} is missing")
+    if record.body is None:
+        raise PayloadTooLargeError(f"{file_where} is over the {max_bytes}-byte cap")
+    results.bytes_read += len(record.body)
+    if max_bytes is not None and results.bytes_read > max_bytes:
         raise PayloadTooLargeError(
-            f"{manifest_where}: the result files it lists add up to more than the "
-            f"{max_bytes}-byte hydration cap"
+            f"{file_where}: the result files are over the {max_bytes}-byte hydration cap"
         )
-    limits = dict.fromkeys(everything, max_bytes) if max_bytes is not None else None
-    bodies = repository.s3.get_many(everything, max_bytes=limits) if everything else {}
-    results = MapRunResults(str(run_arn))
-    for status, addresses in files.items():
-        for address, _ in addresses:
-            record = bodies.get(address)
-            file_where = f"{where}: result file s3://{address.container}/{address.key}"
-            if record is None:
-                raise NoItemFound(f"{file_where} is missing")
-            if record.body is None:
-                raise PayloadTooLargeError(f"{file_where} is over the {max_bytes}-byte cap")
-            results.bytes_read += len(record.body)
-            if max_bytes is not None and results.bytes_read > max_bytes:
-                raise PayloadTooLargeError(
-                    f"{file_where}: the result files are over the {max_bytes}-byte hydration cap"
-                )
-            rows = _records(record.body, file_where)
-            if status == "SUCCEEDED":
-                results.succeeded.extend(_output(r, file_where) for r in rows)
-            elif status == "FAILED":
-                results.failed.extend(r for r in rows if isinstance(r, dict))
-            else:
-                results.pending.extend(r for r in rows if isinstance(r, dict))
-    return results
+    rows = _records(record.body, file_where)
+    if status == "SUCCEEDED":
+        results.succeeded.extend(_output(r, file_where) for r in rows)
+    elif status == "FAILED":
+        results.failed.extend(r for r in rows if isinstance(r, dict))
+    else:
+        results.pending.extend(r for r in rows if isinstance(r, dict))
 
 
 def _run_id(run_arn: object, where: str) -> str:

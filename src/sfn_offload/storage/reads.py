@@ -9,7 +9,9 @@ checked.
   list's length, and no further than the cap.
 - **While decoding:** gzip inflates no further than the cap.
 - **After:** size and SHA-256 against the pointer and the item's own record; list elements
-  against the list's digest (:mod:`sfn_offload.wire.merkle`); a list mixing two writes is refused.
+  against the list's digest (:mod:`.list_checks`); a list mixing two writes is refused.
+
+Value reads are here; whole lists (Query) are read by :mod:`.partition_reads` on top of them.
 
 Items and S3 objects past their recorded expiry are refused (:class:`~sfn_offload.NoItemFound`)
 even while DynamoDB TTL or the lifecycle rule has not deleted them yet: both delete late (TTL
@@ -26,17 +28,16 @@ from typing import Any
 
 from .._config import OffloadConfig
 from ..errors import (
-    ConcurrentWriteError,
     ConfigurationError,
     IntegrityError,
     NoItemFound,
     PayloadTooLargeError,
     PointerNotAllowedError,
 )
-from ..wire import merkle
 from ..wire.codec import inflate, loads, verify
 from ..wire.pointer import Pointer
 from .base import Address, PartitionStore, PayloadStore, Record
+from .list_checks import check_member
 from .tiering import LEGACY_S3_PREFIX
 
 __all__ = ["Loaded", "ReadStats", "Reads"]
@@ -144,6 +145,54 @@ class Reads:
         """
         wheres = wheres or [p.describe() for p in pointers]
         lists = lists or [None] * len(pointers)
+        self._check_request(pointers, wheres, trusted=trusted, max_bytes=max_bytes)
+        loaded = Loaded([], [], ReadStats(pointers=len(pointers)))
+        if prefetched is None:
+            ddb = [
+                Address(p.container, p.key, p.index) for p in pointers if p.backend == "dynamodb"
+            ]
+            prefetched = self.dynamodb.get_many(ddb) if ddb else {}
+        loaded.stats.dynamodb_items = len(prefetched)
+        sources = self._sources(pointers, wheres, prefetched, trusted=trusted)
+        s3_addresses = [address for _, address in sources if address is not None]
+        objects = {}
+        if s3_addresses:
+            limits = _s3_limits(pointers, sources, max_bytes)
+            objects = self.s3.get_many(s3_addresses, max_bytes=limits)
+        loaded.stats.s3_objects = len(objects)
+        # Release each object's bytes after its last use: hydrating a 50 MB payload should not
+        # hold the body and the parsed value longer than needed.
+        uses = Counter(s3_addresses)
+        for pointer, where, parent, (item, address) in zip(
+            pointers, wheres, lists, sources, strict=True
+        ):
+            if address is None:
+                assert item is not None
+                record = item
+            else:
+                uses[address] -= 1
+                found = objects.get(address) if uses[address] else objects.pop(address, None)
+                record = self._object(found, address, pointer, item, where, max_bytes)
+            if parent is not None and parent.sha256 is not None:
+                check_member(item or record, pointer.index, parent, where)
+            loaded.stats.stored_bytes += len(record.body or b"")
+            remaining = None if max_bytes is None else max_bytes - loaded.stats.json_bytes
+            value, size = self._decode(pointer, item, record, where, remaining)
+            loaded.stats.json_bytes += size
+            loaded.values.append(value)
+            loaded.json_sizes.append(size)
+        return loaded
+
+    def _check_request(
+        self,
+        pointers: Sequence[Pointer],
+        wheres: Sequence[str],
+        *,
+        trusted: bool,
+        max_bytes: int | None,
+    ) -> None:
+        """What is refused before any request: names off the allow-lists (for untrusted
+        pointers) and recorded sizes over the cap."""
         if not trusted:
             for pointer, where in zip(pointers, wheres, strict=True):
                 self.check_allowed(pointer, where)
@@ -154,55 +203,26 @@ class Reads:
                     f"{len(pointers)} pointer(s) refer to {known} stored bytes, over the "
                     f"{max_bytes}-byte hydration cap"
                 )
-        loaded = Loaded([], [], ReadStats(pointers=len(pointers)))
-        if prefetched is None:
-            ddb = [
-                Address(p.container, p.key, p.index) for p in pointers if p.backend == "dynamodb"
-            ]
-            prefetched = self.dynamodb.get_many(ddb) if ddb else {}
-        loaded.stats.dynamodb_items = len(prefetched)
-        sources = self._sources(pointers, wheres, prefetched, trusted=trusted)
-        limits: dict[Address, int] = {}
-        for pointer, (item, address) in zip(pointers, sources, strict=True):
-            if address is not None:
-                limit = _recorded_size(pointer, item)
-                if limit is None:
-                    limit = max_bytes
-                if limit is not None:
-                    limits[address] = min(limits.get(address, limit), limit)
-        s3_addresses = [address for _, address in sources if address is not None]
-        objects = self.s3.get_many(s3_addresses, max_bytes=limits) if s3_addresses else {}
-        loaded.stats.s3_objects = len(objects)
-        # Release each object's bytes after its last use: hydrating a 50 MB payload should not
-        # hold the body and the parsed value longer than needed.
-        uses = Counter(s3_addresses)
-        for pointer, where, parent, (item, address) in zip(
-            pointers, wheres, lists, sources, strict=True
-        ):
-            if address is not None:
-                uses[address] -= 1
-                found = objects.get(address) if uses[address] else objects.pop(address, None)
-                if found is None:
-                    raise NoItemFound(
-                        f"{where}: no S3 object at bucket {address.container!r} key "
-                        f"{address.key!r} (never written, or expired by the bucket's lifecycle)"
-                    )
-                self.check_fresh(found, where, what="S3 object")
-                if found.body is None:
-                    raise _unread(pointer, item, where, max_bytes)
-                record = found
-            else:
-                assert item is not None
-                record = item
-            if parent is not None and parent.sha256 is not None:
-                _check_member(item or record, pointer.index, parent, where)
-            loaded.stats.stored_bytes += len(record.body or b"")
-            remaining = None if max_bytes is None else max_bytes - loaded.stats.json_bytes
-            value, size = self._decode(pointer, item, record, where, remaining)
-            loaded.stats.json_bytes += size
-            loaded.values.append(value)
-            loaded.json_sizes.append(size)
-        return loaded
+
+    def _object(
+        self,
+        found: Record | None,
+        address: Address,
+        pointer: Pointer,
+        item: Record | None,
+        where: str,
+        max_bytes: int | None,
+    ) -> Record:
+        """The S3 object read for ``pointer``, refused when missing, expired or left unread."""
+        if found is None:
+            raise NoItemFound(
+                f"{where}: no S3 object at bucket {address.container!r} key "
+                f"{address.key!r} (never written, or expired by the bucket's lifecycle)"
+            )
+        self.check_fresh(found, where, what="S3 object")
+        if found.body is None:
+            raise _unread(pointer, item, where, max_bytes)
+        return found
 
     def read_many(
         self, pointers: Sequence[Pointer], *, trusted: bool = True, max_bytes: int | None = None
@@ -292,108 +312,22 @@ class Reads:
         raw = inflate(body, encoding, where=where, max_bytes=remaining)
         return loads(raw, where=where, allow_constants=legacy), len(raw)
 
-    def read_partition(self, table: str, partition_key: str) -> list[Any]:
-        """Every element of a list written in item layout (py2sfn ``get_items``)."""
-        return self.load_partition(table, partition_key).values
 
-    def load_partition(
-        self,
-        table: str,
-        partition_key: str,
-        *,
-        count: int | None = None,
-        trusted: bool = True,
-        max_bytes: int | None = None,
-        where: str | None = None,
-        root: str | None = None,
-    ) -> Loaded:
-        """A list stored one item per index, read with Query: one request per MB of items.
-
-        Reads consistently and refuses gaps (a missing index means a lost element, which
-        py2sfn-task-tools silently skipped). With ``count``, indices ``0..count-1`` must all be
-        there and no others are read. With ``root`` (the list pointer's digest) the elements
-        must hash to it, and a partition key ending in a list digest (``:list-<20 hex>``, the
-        decorator's fan-out lists) must be that of its elements; elements that record their list
-        (every list sfn-offload writes) must all record the same one, complete: a mix of two
-        writes raises :class:`~sfn_offload.errors.ConcurrentWriteError`. ``max_bytes`` bounds
-        what is read: a ``count`` over it is refused before any request, and the Query stops
-        once past it.
-        """
-        where = where or f"dynamodb table {table!r} partition_key {partition_key!r}"
-        if max_bytes is not None and count is not None and count > max_bytes:
-            # Each element takes at least one JSON byte: refused before anything is read.
-            raise PayloadTooLargeError(
-                f"{where}: a list of {count} elements is over the {max_bytes}-byte hydration cap"
-            )
-        rows = self.dynamodb.query(table, partition_key, below=count, max_bytes=max_bytes)
-        if count is not None:
-            rows = [(i, r) for i, r in rows if i < count]
-        expected = count if count is not None else max((i for i, _ in rows), default=-1) + 1
-        _check_one_write(rows, where)  # before gaps: a concurrent writer may have made them
-        if len(rows) != expected:
-            raise NoItemFound(
-                f"{where}: indices {_missing(rows, expected)} are missing from a list of "
-                f"{expected}; refusing to return a list with silent gaps"
-            )
-        # What a digest vouches for first (a replaced element is an integrity error), then the
-        # elements' own record of their list (a mix of two writes).
-        _check_key_digest(rows, partition_key, where)
-        _check_list(rows, root, where)
-        pointers = []
-        wheres = []
-        for index, record in rows:
-            self.check_fresh(record, f"{where} index {index}")
-            pointers.append(Pointer("dynamodb", table, partition_key, index))
-            wheres.append(f"{where} index {index}")
-        # The query already returned the items; only overflowed payloads still need S3.
-        prefetched = {Address(table, partition_key, i): r for i, r in rows}
-        return self.load_many(
-            pointers, trusted=trusted, max_bytes=max_bytes, wheres=wheres, prefetched=prefetched
-        )
-
-    def element_by_key_digest(self, element: Pointer, count: int, where: str) -> Pointer:
-        """The pointer to element ``element.index`` of the list ``count`` long whose partition
-        key ends in its digest, with the element's size and SHA-256 from the list: one keys-only
-        Query of the list's digests, checked against the key.
-
-        What a Map iteration reads when its element reference carries no list digest but names
-        a list by its digest: the element is then verified against the list, wherever it lives.
-        """
-        suffix = merkle.key_digest(element.key)
-        if suffix is None:
-            raise IntegrityError(f"{where}: the list's key carries no digest")
-        rows = self.dynamodb.query(element.container, element.key, keys_only=True, below=count)
-        if len(rows) != count or [i for i, _ in rows] != list(range(count)):
-            raise NoItemFound(f"{where}: elements are missing from the list of {count}")
-        _check_key_digest(rows, element.key, where)
-        record = rows[element.index][1]
-        return Pointer(
-            "dynamodb",
-            element.container,
-            element.key,
-            element.index,
-            record.size,
-            record.sha256,
-            record.encoding,
-        )
-
-
-def _check_key_digest(rows: Sequence[tuple[int, Record]], partition_key: str, where: str) -> None:
-    """Refuse a list whose partition key ends in a digest (``:list-<20 hex>``) its elements do
-    not have."""
-    suffix = merkle.key_digest(partition_key)
-    if suffix is None:
-        return
-    leaves = [r.sha256 for _, r in rows]
-    if (
-        any(d is None for d in leaves)
-        or any(r.size is None for _, r in rows)
-        or merkle.flat_digest([d or "" for d in leaves])[: len(suffix)] != suffix
-    ):
-        raise IntegrityError(
-            f"{where}: the elements stored do not have the digest the list's key carries (an "
-            "element was replaced, removed or added); refusing the list"
-        )
+def _s3_limits(
+    pointers: Sequence[Pointer],
+    sources: Sequence[tuple[Record | None, Address | None]],
+    max_bytes: int | None,
+) -> dict[Address, int]:
+    """The most each S3 object may hold: what its pointer (or item) records, else the cap."""
+    limits: dict[Address, int] = {}
+    for pointer, (item, address) in zip(pointers, sources, strict=True):
+        if address is not None:
+            limit = _recorded_size(pointer, item)
+            if limit is None:
+                limit = max_bytes
+            if limit is not None:
+                limits[address] = min(limits.get(address, limit), limit)
+    return limits
 
 
 def _recorded_size(pointer: Pointer, item: Record | None) -> int | None:
@@ -420,79 +354,6 @@ def _unread(
     return PayloadTooLargeError(
         f"{where}: the stored object is over the {max_bytes}-byte hydration cap; it was not read"
     )
-
-
-def _check_member(record: Record, index: int, parent: Pointer, where: str) -> None:
-    """Refuse an element that cannot prove it belongs to the list ``parent`` names."""
-    member = record.member
-    if (
-        member is None
-        or record.sha256 is None
-        or member.root != parent.sha256
-        or member.count != parent.count
-        or not merkle.verify(record.sha256, index, member.count, member.proof, member.root)
-    ):
-        raise IntegrityError(
-            f"{where}: the element is not element {index} of the list its reference names (its "
-            "digest does not lead to the list's); it was replaced, or belongs to another list"
-        )
-
-
-def _check_list(rows: Sequence[tuple[int, Record]], root: str | None, where: str) -> None:
-    """Refuse a list that is not the one ``root`` names, or (without it) a mix of two writes."""
-    if not rows and root is None:
-        return
-    if root is not None:
-        leaves = [r.sha256 for _, r in rows]
-        if any(d is None for d in leaves) or merkle.root_of([d or "" for d in leaves]) != root:
-            raise IntegrityError(
-                f"{where}: the elements stored do not hash to the list's digest in the pointer "
-                "(an element was replaced, removed or added); refusing the list"
-            )
-        return
-    members = [r.member for _, r in rows]
-    if any(m is None for m in members):
-        # Written element by element with put_item (py2sfn), or by py2sfn-task-tools: nothing
-        # records the list as a whole.
-        return
-    roots = {(m.root, m.count) for m in members if m is not None}
-    digests = [r.sha256 or "" for _, r in rows]
-    if len(roots) != 1:
-        raise ConcurrentWriteError(
-            f"{where}: the list holds elements of {len(roots)} different writes (two writers of "
-            "this key ran at once); refusing a mixed list"
-        )
-    ((list_root, list_count),) = roots
-    if list_count != len(rows) or merkle.root_of(digests) != list_root:
-        raise ConcurrentWriteError(
-            f"{where}: the list's elements are not those of one write (elements missing, extra or "
-            "from a concurrent write); refusing it"
-        )
-
-
-def _check_one_write(rows: Sequence[tuple[int, Record]], where: str) -> None:
-    """Refuse rows that record different lists (elements of two writes)."""
-    lists = {(r.member.root, r.member.count) for _, r in rows if r.member is not None}
-    if len(lists) > 1:
-        raise ConcurrentWriteError(
-            f"{where}: the list holds elements of {len(lists)} different writes (two writers of "
-            "this key ran at once); refusing a mixed list"
-        )
-
-
-def _missing(rows: Sequence[tuple[int, Record]], expected: int, shown: int = 10) -> str:
-    """The first missing indices of ``0..expected-1`` (and how many), without listing them all:
-    ``expected`` may come from an untrusted count."""
-    present = {i for i, _ in rows}
-    first: list[int] = []
-    index = 0
-    while len(first) < shown and index < expected:
-        if index not in present:
-            first.append(index)
-        index += 1
-    total = expected - sum(1 for i in present if i < expected)
-    more = ", ..." if total > len(first) else ""
-    return f"[{', '.join(map(str, first))}{more}] ({total} missing)"
 
 
 def _short(text: str) -> str:

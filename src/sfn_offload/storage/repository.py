@@ -19,7 +19,8 @@ from .._retry import RetryPolicy
 from ..wire.codec import Encoded, encode, encode_json_bytes
 from .base import PartitionStore, PayloadStore
 from .dynamodb import DynamoDBStore
-from .reads import Loaded, Reads, ReadStats
+from .partition_reads import PartitionReads
+from .reads import Loaded, ReadStats
 from .s3 import S3Store
 from .writes import Writes
 
@@ -28,12 +29,13 @@ __all__ = ["Loaded", "PayloadRepository", "ReadStats"]
 _DAY = 86_400
 
 
-class PayloadRepository(Reads, Writes):
+class PayloadRepository(PartitionReads, Writes):
     """Encodes, places, writes, reads and verifies payloads for one configuration.
 
     Writes (both layouts) come from :class:`~.writes.Writes`, verified reads from
-    :class:`~.reads.Reads`; this class holds what they share: the config, the two stores, the
-    encoder, the clock and the worker threads.
+    :class:`~.partition_reads.PartitionReads` (lists) over :class:`~.reads.Reads` (values);
+    this class holds what they share: the config, the two stores, the encoder, the clock and
+    the worker threads.
 
     >>> from sfn_offload.storage import MemoryStore
     >>> repo = PayloadRepository(

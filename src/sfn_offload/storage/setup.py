@@ -30,6 +30,7 @@ from .tiering import LEGACY_S3_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TableDescriptionTypeDef
     from mypy_boto3_s3 import S3Client
 
 __all__ = [
@@ -145,46 +146,10 @@ def ensure_table(client: DynamoDBClient, table: str) -> SetupResult:
             described = client.describe_table(TableName=table)["Table"]
         created = False
     except ConfigurationError:  # ResourceNotFoundException: no such table
-        with translate_aws_errors("DynamoDB.CreateTable", where):
-            client.create_table(
-                TableName=table,
-                KeySchema=[
-                    {"AttributeName": "partition_key", "KeyType": "HASH"},
-                    {"AttributeName": "sort_key", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "partition_key", "AttributeType": "S"},
-                    {"AttributeName": "sort_key", "AttributeType": "N"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            client.get_waiter("table_exists").wait(TableName=table)
-        with translate_aws_errors("DynamoDB.UpdateTimeToLive", where):
-            client.update_time_to_live(
-                TableName=table,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-            )
-        with translate_aws_errors("DynamoDB.DescribeTable", where):
-            described = client.describe_table(TableName=table)["Table"]
+        described = _create_table(client, table, where)
         created = True
     result = SetupResult("table", table, created)
-    types = {
-        a["AttributeName"]: a["AttributeType"] for a in described.get("AttributeDefinitions", [])
-    }
-    found = tuple(
-        (k["AttributeName"], types.get(k["AttributeName"], "?"), k["KeyType"])
-        for k in described.get("KeySchema", [])
-    )
-    result.checks.append(
-        Check(
-            "key schema",
-            found == KEY_SCHEMA,
-            _schema_text(found)
-            if found == KEY_SCHEMA
-            else f"found {_schema_text(found) or 'none'}, expected {_schema_text(KEY_SCHEMA)} "
-            "(recreate the table: a key schema cannot be changed)",
-        )
-    )
+    result.checks.append(_key_schema_check(described))
     with translate_aws_errors("DynamoDB.DescribeTimeToLive", where):
         ttl = client.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
     status, attribute = ttl.get("TimeToLiveStatus", "DISABLED"), ttl.get("AttributeName")
@@ -204,6 +169,49 @@ def ensure_table(client: DynamoDBClient, table: str) -> SetupResult:
     # Provisioned capacity works too (it only needs enough of it): reported, never a failure.
     result.checks.append(Check("billing", True, billing.lower().replace("_", "-")))
     return result
+
+
+def _create_table(client: DynamoDBClient, table: str, where: str) -> TableDescriptionTypeDef:
+    """Create the table, wait until it is active, enable TTL; what DescribeTable then says."""
+    with translate_aws_errors("DynamoDB.CreateTable", where):
+        client.create_table(
+            TableName=table,
+            KeySchema=[
+                {"AttributeName": "partition_key", "KeyType": "HASH"},
+                {"AttributeName": "sort_key", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "partition_key", "AttributeType": "S"},
+                {"AttributeName": "sort_key", "AttributeType": "N"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.get_waiter("table_exists").wait(TableName=table)
+    with translate_aws_errors("DynamoDB.UpdateTimeToLive", where):
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    with translate_aws_errors("DynamoDB.DescribeTable", where):
+        return client.describe_table(TableName=table)["Table"]
+
+
+def _key_schema_check(described: TableDescriptionTypeDef) -> Check:
+    types = {
+        a["AttributeName"]: a["AttributeType"] for a in described.get("AttributeDefinitions", [])
+    }
+    found = tuple(
+        (k["AttributeName"], types.get(k["AttributeName"], "?"), k["KeyType"])
+        for k in described.get("KeySchema", [])
+    )
+    return Check(
+        "key schema",
+        found == KEY_SCHEMA,
+        _schema_text(found)
+        if found == KEY_SCHEMA
+        else f"found {_schema_text(found) or 'none'}, expected {_schema_text(KEY_SCHEMA)} "
+        "(recreate the table: a key schema cannot be changed)",
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ def cloudformation_template(
 ) -> str:
     """CloudFormation YAML creating the same table and bucket as :func:`ensure_table` and
     :func:`ensure_bucket` (lifecycle rules for every prefix written with ``s3_prefix``)."""
-    q = json.dumps  # a JSON string is a valid YAML double-quoted scalar
+    if not table and not bucket:
+        raise ConfigurationError("a template needs a table or a bucket (or both)")
     lines = [
         'AWSTemplateFormatVersion: "2010-09-09"',
         "Description: >-",
@@ -42,60 +43,14 @@ def cloudformation_template(
     ]
     outputs = []
     if table:
-        lines += [
-            "  PayloadTable:",
-            "    Type: AWS::DynamoDB::Table",
-            "    # Retained: deleting the stack must not lose payloads running executions need.",
-            "    DeletionPolicy: Retain",
-            "    UpdateReplacePolicy: Retain",
-            "    Properties:",
-            f"      TableName: {q(table)}",
-            "      BillingMode: PAY_PER_REQUEST",
-            "      AttributeDefinitions:",
-            *[
-                f"        - AttributeName: {name}\n          AttributeType: {kind}"
-                for name, kind, _ in KEY_SCHEMA
-            ],
-            "      KeySchema:",
-            *[
-                f"        - AttributeName: {name}\n          KeyType: {key_type}"
-                for name, _, key_type in KEY_SCHEMA
-            ],
-            "      TimeToLiveSpecification:",
-            f"        AttributeName: {TTL_ATTRIBUTE}",
-            "        Enabled: true",
-            "",
-        ]
+        lines += _table(table)
         outputs += [
             "  TableName:",
             "    Description: SFN_OFFLOAD_TABLE",
             "    Value: !Ref PayloadTable",
         ]
     if bucket:
-        lines += [
-            "  PayloadBucket:",
-            "    Type: AWS::S3::Bucket",
-            "    DeletionPolicy: Retain",
-            "    UpdateReplacePolicy: Retain",
-            "    Properties:",
-            f"      BucketName: {q(bucket)}",
-            "      BucketEncryption:",
-            "        ServerSideEncryptionConfiguration:",
-            "          - ServerSideEncryptionByDefault:",
-            "              SSEAlgorithm: AES256",
-            "      PublicAccessBlockConfiguration:",
-            *[f"        {name}: true" for name in PUBLIC_ACCESS_SETTINGS],
-            "      LifecycleConfiguration:",
-            "        Rules:",
-        ]
-        for rule in lifecycle_rules(ttl_days, expiring_prefixes(s3_prefix)):
-            lines += [
-                f"          - Id: {rule['ID']}",
-                "            Status: Enabled",
-                f"            Prefix: {q(rule['Filter']['Prefix'])}",
-                f"            ExpirationInDays: {ttl_days}",
-            ]
-        lines.append("")
+        lines += _bucket(bucket, ttl_days, s3_prefix)
         outputs += [
             "  BucketName:",
             "    Description: SFN_OFFLOAD_BUCKET",
@@ -105,8 +60,64 @@ def cloudformation_template(
             outputs += [
                 "  S3Prefix:",
                 "    Description: SFN_OFFLOAD_S3_PREFIX (the lifecycle rules expire it)",
-                f"    Value: {q(s3_prefix)}",
+                f"    Value: {_q(s3_prefix)}",
             ]
-    if not table and not bucket:
-        raise ConfigurationError("a template needs a table or a bucket (or both)")
     return "\n".join([*lines, "Outputs:", *outputs]) + "\n"
+
+
+def _q(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def _table(table: str) -> list[str]:
+    return [
+        "  PayloadTable:",
+        "    Type: AWS::DynamoDB::Table",
+        "    # Retained: deleting the stack must not lose payloads running executions need.",
+        "    DeletionPolicy: Retain",
+        "    UpdateReplacePolicy: Retain",
+        "    Properties:",
+        f"      TableName: {_q(table)}",
+        "      BillingMode: PAY_PER_REQUEST",
+        "      AttributeDefinitions:",
+        *[
+            f"        - AttributeName: {name}\n          AttributeType: {kind}"
+            for name, kind, _ in KEY_SCHEMA
+        ],
+        "      KeySchema:",
+        *[
+            f"        - AttributeName: {name}\n          KeyType: {key_type}"
+            for name, _, key_type in KEY_SCHEMA
+        ],
+        "      TimeToLiveSpecification:",
+        f"        AttributeName: {TTL_ATTRIBUTE}",
+        "        Enabled: true",
+        "",
+    ]
+
+
+def _bucket(bucket: str, ttl_days: int, s3_prefix: str) -> list[str]:
+    lines = [
+        "  PayloadBucket:",
+        "    Type: AWS::S3::Bucket",
+        "    DeletionPolicy: Retain",
+        "    UpdateReplacePolicy: Retain",
+        "    Properties:",
+        f"      BucketName: {_q(bucket)}",
+        "      BucketEncryption:",
+        "        ServerSideEncryptionConfiguration:",
+        "          - ServerSideEncryptionByDefault:",
+        "              SSEAlgorithm: AES256",
+        "      PublicAccessBlockConfiguration:",
+        *[f"        {name}: true" for name in PUBLIC_ACCESS_SETTINGS],
+        "      LifecycleConfiguration:",
+        "        Rules:",
+    ]
+    for rule in lifecycle_rules(ttl_days, expiring_prefixes(s3_prefix)):
+        lines += [
+            f"          - Id: {rule['ID']}",
+            "            Status: Enabled",
+            f"            Prefix: {_q(rule['Filter']['Prefix'])}",
+            f"            ExpirationInDays: {ttl_days}",
+        ]
+    return [*lines, ""]

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._config import DEFAULT_TTL_DAYS
 from ..errors import QuotaExceededError
-from ..wire.codec import runtime_text
+from ..wire.writer import runtime_text
 from .aws_calls import install_call_counter, kit_requests
 from .checks import CheckMode, assert_definition_ok
 from .definition import definition_text

@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..wire.codec import runtime_text
+from ..wire.writer import runtime_text
 from .patching import Patches
 
 __all__ = ["ACCOUNT_ID", "FakeLambdaContext", "call_handler", "install_invoke_hook", "stub_code"]

@@ -12,23 +12,21 @@ b'{"name":"Zo\\xc3\\xab","n":1000000000000000000000000000000}'
 
 from __future__ import annotations
 
-import decimal
-import gc
 import gzip
 import hashlib
-import itertools
 import json
-import marshal
-import math
 import zlib
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ..errors import IntegrityError, PayloadEncodingError, PayloadTooLargeError
+from .unencodable import describe_unencodable
+from .writer import MAX_DEPTH, STRICT, is_plain, plain_members, runtime_text
 
 __all__ = [
     "ENCODING_GZIP",
     "ENCODING_JSON",
+    "MAX_DEPTH",
     "Compression",
     "Encoded",
     "decode",
@@ -79,25 +77,6 @@ def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-# One encoder for every call: json.dumps builds a new JSONEncoder whenever options are passed,
-# which costs as much as encoding a small event (this runs on every decorated invocation).
-_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-#: Values nested deeper than this are refused (``PayloadEncodingError``), whatever the call
-#: stack: the C encoder and decoder, and any recursive walk of the value, use one Python frame
-#: per level against the interpreter's limit of 1,000, and the frames a handler runs under
-#: (the Lambda runtime, Powertools, the event loop) must fit beside them.
-MAX_DEPTH: Final = 512
-_MAX_DEPTH: Final = MAX_DEPTH
-
-#: Exact types the C encoder writes exactly as the Lambda runtime does (subclasses may differ:
-#: a namedtuple is a tuple the runtime writes as an object).
-_PLAIN_TYPES: Final = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
-#: Key types JSON turns into strings: ``{1: "a", "1": "b"}`` would be written with two keys
-#: ``"1"`` (one value lost on reading), so objects with such keys take the careful path.
-_NON_STR_KEY_TYPES: Final = frozenset({int, float, bool, type(None)})
-
-
 def dumps(value: Any, *, where: str = "value") -> bytes:
     """Compact UTF-8 JSON of ``value``, written as the Lambda Python runtime writes it.
 
@@ -129,15 +108,15 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
     sfn_offload.errors.PayloadEncodingError: value at $.x is NaN, which JSON and ...
     """
     try:
-        if _is_plain(value):
+        if is_plain(value):
             # Only the exact JSON types: one pass of the C encoder.
-            return _ENCODER.encode(value).encode("utf-8")
-        return _STRICT.write(value).encode("utf-8")
+            return STRICT.encoder.encode(value).encode("utf-8")
+        return STRICT.write(value).encode("utf-8")
     except RecursionError as exc:
         # Below MAX_DEPTH, but the frames already on the stack left no room: still a typed error.
         raise PayloadEncodingError(
             f"{where} is nested too deeply to encode with the call stack left here (values "
-            f"may nest at most {_MAX_DEPTH} levels)"
+            f"may nest at most {MAX_DEPTH} levels)"
         ) from exc
     except (TypeError, ValueError, UnicodeError) as exc:
         raise PayloadEncodingError(describe_unencodable(value, where)) from exc
@@ -156,8 +135,8 @@ def dumps_members(container: Any, *, where: str = "value") -> list[tuple[bytes, 
     >>> dumps_members({"a": [1], 2: "é"})
     [(b'"a"', b'[1]'), (b'"2"', b'"\\xc3\\xa9"')]
     """
-    if _is_plain(container):
-        members = _plain_members(container)
+    if is_plain(container):
+        members = plain_members(container)
         if members is not None:
             return members
     else:
@@ -165,56 +144,15 @@ def dumps_members(container: Any, *, where: str = "value") -> list[tuple[bytes, 
         # writes alike are a property of the container, not of a member.
         dumps(container, where=where)
     try:
-        write = _STRICT.write
+        write = STRICT.write
         if isinstance(container, dict):
             return [
-                (_STRICT._key(k).encode("utf-8"), write(v).encode("utf-8"))
+                (STRICT.key(k).encode("utf-8"), write(v).encode("utf-8"))
                 for k, v in container.items()
             ]
         return [(b"", write(v).encode("utf-8")) for v in container]
     except (TypeError, ValueError, UnicodeError, RecursionError) as exc:
         raise PayloadEncodingError(describe_unencodable(container, where)) from exc
-
-
-def _c_writer() -> Any:
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return None
-    # No circular-reference bookkeeping (markers): a cycle ends in RecursionError, which
-    # _plain_members handles. Without markers the encoder keeps no state between calls.
-    return make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)
-
-
-_C_WRITER: Final = _c_writer()
-
-
-def _plain_members(container: Any) -> list[tuple[bytes, bytes]] | None:
-    """The members' JSON when ``container`` holds only the exact JSON types, else ``None``.
-
-    ``marshal`` refuses every subclass (a namedtuple, an enum, ``FanOut``) and every type it does
-    not know (``Decimal``, ``datetime``), writing no text: several times cheaper than the
-    level-by-level scan :func:`dumps` makes. What it accepts that JSON has no form for (bytes,
-    sets, keys of other types), cycles, NaN and lone surrogates make the C encoder raise; then
-    ``None`` sends the container down the careful path, which writes it as the runtime does or
-    says what is wrong.
-    """
-    write = _C_WRITER
-    if write is None:  # no C accelerator (PyPy)
-        return None
-    # The C encoder returns its text in chunks (one or several, by version and size).
-    try:
-        marshal.dumps(container, 4)
-        if type(container) is dict:
-            return [
-                (
-                    "".join(write(k, 0)).encode() if type(k) is str else _STRICT._key(k).encode(),
-                    "".join(write(v, 0)).encode(),
-                )
-                for k, v in container.items()
-            ]
-        return [(b"", "".join(write(v, 0)).encode()) for v in container]
-    except (TypeError, ValueError, RecursionError):  # UnicodeError is a ValueError
-        return None
 
 
 def state_size(raw: bytes) -> int:
@@ -229,287 +167,6 @@ def state_size(raw: bytes) -> int:
     13
     """
     return len(raw) + raw.count(b",") + raw.count(b":")
-
-
-def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
-    """The JSON text the Lambda Python runtime writes for a handler's return value.
-
-    ``awslambdaric`` writes ``simplejson`` with its default separators (``", "``, ``": "``),
-    ``NaN``/``Infinity`` as bare tokens (not JSON; how Step Functions takes them is not
-    documented), non-ASCII characters as ``\\u`` escapes up to Python 3.11 and raw from the
-    python3.12 runtime on (``ensure_ascii=False``, the default here). It raises what the runtime
-    raises, with the same messages (``TypeError: Object of type set is not JSON serializable``);
-    the runtime reports them as ``Runtime.MarshalError``. The local kit uses this to answer for
-    a Lambda function; the library itself uses :func:`dumps`. (A handler that returns ``bytes``
-    has them sent as they are, not through this.)
-
-    >>> from decimal import Decimal
-    >>> runtime_text({"price": Decimal("1.10"), "tags": ("a", "b"), "n": float("nan")})
-    '{"price": 1.10, "tags": ["a", "b"], "n": NaN}'
-    """
-    writer = _RUNTIME_ASCII if ensure_ascii else _RUNTIME
-    if _is_plain(value):
-        return writer.encoder.encode(value)
-    return writer.write(value)
-
-
-def _is_plain(value: Any, depth: int = 0) -> bool:
-    """True when ``value`` holds only the exact types in ``_PLAIN_TYPES``.
-
-    Scanned level by level with ``gc.get_referents`` (the children of every container of a level
-    in one C call), several times faster than a Python walk; a level holding anything else, or
-    more levels than the encoder goes (a cycle), sends the value down the careful path.
-    ``depth`` is how deep ``value`` already sits in the whole value.
-    """
-    level = [value]
-    types = {type(value)}
-    for _ in range(_MAX_DEPTH + 1 - depth):
-        if not _PLAIN_TYPES.issuperset(types):
-            return False
-        children = gc.get_referents(*level)
-        if not children:
-            return True
-        child_types = set(map(type, children))
-        # A dict's keys are among its referents: only when those hold a non-string scalar can
-        # a dict of this level have a key JSON turns into a string.
-        if (
-            dict in types
-            and not _NON_STR_KEY_TYPES.isdisjoint(child_types)
-            and _non_str_keys(level)
-        ):
-            return False
-        level, types = children, child_types
-    return False
-
-
-def _non_str_keys(level: list[Any]) -> bool:
-    """True when a dict of ``level`` has a key that is not a ``str`` (all in C calls)."""
-    keys = itertools.chain.from_iterable(filter(dict.__instancecheck__, level))
-    return not {str}.issuperset(map(type, keys))
-
-
-class _Writer:
-    """JSON text following the runtime's rules for the types the C encoder writes differently.
-
-    Clean subtrees (:func:`_is_plain`) go to the C encoder whole; only the containers on the way
-    to a ``Decimal``, namedtuple, bytes or subclass are written here. The order of the checks is
-    the runtime's (``_asdict`` before arrays and objects).
-    """
-
-    def __init__(self, *, compact: bool, ensure_ascii: bool, allow_nan: bool) -> None:
-        self.item_sep, self.key_sep = (",", ":") if compact else (", ", ": ")
-        self.encoder = json.JSONEncoder(
-            ensure_ascii=ensure_ascii,
-            separators=(self.item_sep, self.key_sep),
-            allow_nan=allow_nan,
-        )
-        self.allow_nan = allow_nan
-
-    def write(self, value: Any) -> str:
-        return self._value(value, 0, set())
-
-    def _value(self, value: Any, depth: int, path: set[int]) -> str:
-        if depth > _MAX_DEPTH:
-            raise ValueError("nested too deeply")
-        if _is_plain(value, depth):
-            return self.encoder.encode(value)
-        if isinstance(value, str):
-            return self.encoder.encode(value)  # the C encoder writes a subclass's characters
-        if isinstance(value, bytes):
-            return self.encoder.encode(value.decode("utf-8"))
-        if value is None or isinstance(value, bool):
-            return self.encoder.encode(value)
-        if isinstance(value, int):
-            return int.__repr__(value)
-        if isinstance(value, float):
-            return self._float(float(value))
-        as_dict = getattr(value, "_asdict", None)
-        if callable(as_dict):
-            mapping = as_dict()
-            if not isinstance(mapping, dict):
-                raise TypeError(f"_asdict() must return a dict, not {type(mapping).__name__}")
-            return self._container(value, mapping, depth, path)
-        if isinstance(value, list | tuple | dict):
-            return self._container(value, value, depth, path)
-        if isinstance(value, decimal.Decimal):
-            return self._decimal(value)
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    def _container(self, owner: Any, value: Any, depth: int, path: set[int]) -> str:
-        if id(owner) in path:
-            raise ValueError("Circular reference detected")
-        path.add(id(owner))
-        try:
-            if isinstance(value, dict):
-                items = []
-                seen: set[str] = set()
-                for k, v in value.items():
-                    key = self._key(k)
-                    if key in seen:
-                        raise ValueError(f"two keys are written as {key}")
-                    seen.add(key)
-                    items.append(key + self.key_sep + self._value(v, depth + 1, path))
-                return "{" + self.item_sep.join(items) + "}"
-            return "[" + self.item_sep.join(self._value(v, depth + 1, path) for v in value) + "]"
-        finally:
-            path.discard(id(owner))
-
-    def _key(self, key: Any) -> str:
-        if isinstance(key, str):
-            text = str.__str__(key)  # an enum's str() is its name; JSON gets its characters
-        elif isinstance(key, bytes):
-            text = key.decode("utf-8")
-        elif isinstance(key, float):
-            text = self._float(float(key))
-        elif key is True or key is False or key is None:
-            text = self.encoder.encode(key)
-        elif isinstance(key, int):
-            text = int.__repr__(key)
-        else:
-            raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
-        return self.encoder.encode(text)
-
-    def _float(self, number: float) -> str:
-        if math.isfinite(number):
-            return float.__repr__(number)
-        if not self.allow_nan:
-            raise ValueError(f"Out of range float values are not JSON compliant: {number!r}")
-        return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
-
-    def _decimal(self, number: decimal.Decimal) -> str:
-        if number.is_finite():
-            return str(number)  # a JSON number, digits and exponent as the Decimal holds them
-        if not self.allow_nan:
-            raise ValueError(f"Decimal {number} is not JSON compliant")
-        return "NaN" if number.is_nan() else str(number)  # Infinity / -Infinity
-
-
-_STRICT: Final = _Writer(compact=True, ensure_ascii=False, allow_nan=False)
-_RUNTIME: Final = _Writer(compact=False, ensure_ascii=False, allow_nan=True)
-_RUNTIME_ASCII: Final = _Writer(compact=False, ensure_ascii=True, allow_nan=True)
-
-
-def describe_unencodable(value: Any, where: str = "value") -> str:
-    """Say which part of ``value`` cannot be encoded, as a JSONPath. Only called on failure.
-
-    Iterative (no recursion), so a value nested deeper than Python's recursion limit, or a
-    self-referencing one, is described instead of raising ``RecursionError``; the path shown is
-    cut to a readable length.
-    """
-    problem = _find_problem(value)
-    if problem is None:
-        return f"{where} cannot be encoded as JSON"
-    path, what = problem
-    return f"{where} at {_shorten_path(path)} {what}, which JSON and Step Functions cannot carry"
-
-
-def _find_problem(root: Any) -> tuple[str, str] | None:
-    stack: list[tuple[Any, str, int]] = [(root, "$", 0)]
-    while stack:
-        value, path, depth = stack.pop()
-        if depth > _MAX_DEPTH:
-            return path, "is nested too deeply"
-        found = _scalar_problem(value, path)
-        if found is not None:
-            return found
-        children: list[tuple[Any, str, int]] = []
-        as_dict = None
-        if not isinstance(value, str | bytes | int | float | decimal.Decimal):
-            as_dict = getattr(value, "_asdict", None)
-        if callable(as_dict):
-            value = as_dict()  # a namedtuple is written as the object it returns
-        if isinstance(value, dict):
-            written: set[str] = set()
-            for key, item in value.items():
-                bad = _key_problem(key, path)
-                if bad is not None:
-                    return bad
-                text = _key_text(key)
-                if text in written:
-                    return path, f"has two keys that JSON writes alike ({_short_key(text)})"
-                written.add(text)
-                children.append((item, f"{path}.{key}", depth + 1))
-        elif isinstance(value, list | tuple):
-            children = [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-        elif not isinstance(value, str | bytes | int | float | decimal.Decimal) and (
-            value is not None
-        ):
-            return path, f"is of type {type(value).__name__}"
-        stack.extend(reversed(children))  # depth first, in document order
-    return None
-
-
-def _key_problem(key: Any, path: str) -> tuple[str, str] | None:
-    if isinstance(key, float) and not math.isfinite(key):
-        return path, f"has a key that is {'NaN' if math.isnan(key) else 'Infinity'}"
-    if isinstance(key, str):
-        return _check_text(key, f"{path} (key {key!r})")
-    if isinstance(key, bytes):
-        return _check_bytes(key, f"{path} (key {key!r})")
-    if not isinstance(key, int | float) and key is not None:  # bool is an int
-        return path, f"has a key of type {type(key).__name__}"
-    return None
-
-
-def _key_text(key: Any) -> str:
-    """The text JSON writes for a key that passed :func:`_key_problem`."""
-    if isinstance(key, str):
-        return str.__str__(key)
-    if isinstance(key, bytes):
-        return key.decode("utf-8", "replace")
-    if key is True or key is False or key is None:
-        return json.dumps(key)
-    if isinstance(key, int):
-        return int.__repr__(key)
-    if isinstance(key, float):
-        return float.__repr__(key)
-    return repr(key)
-
-
-def _short_key(text: str) -> str:
-    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
-
-
-def _scalar_problem(value: Any, path: str) -> tuple[str, str] | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            int.__repr__(value)
-        except ValueError:
-            return path, "is an integer with too many digits"
-    elif isinstance(value, float):
-        if math.isnan(value):
-            return path, "is NaN"
-        if math.isinf(value):
-            return path, "is Infinity"
-    elif isinstance(value, decimal.Decimal) and not value.is_finite():
-        return path, f"is Decimal {'NaN' if value.is_nan() else 'Infinity'}"
-    elif isinstance(value, str):
-        return _check_text(value, path)
-    elif isinstance(value, bytes):
-        return _check_bytes(value, path)
-    return None
-
-
-def _shorten_path(path: str, limit: int = 200) -> str:
-    if len(path) <= limit:
-        return path
-    return f"{path[: limit // 2]}...{path[-limit // 2 :]}"
-
-
-def _check_text(text: str, path: str) -> tuple[str, str] | None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return path, "holds a lone surrogate (not valid UTF-8)"
-    return None
-
-
-def _check_bytes(raw: bytes, path: str) -> tuple[str, str] | None:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return path, "holds bytes that are not UTF-8 (the runtime writes bytes as a string)"
-    return _check_text(text, path)
 
 
 def encode_json_bytes(

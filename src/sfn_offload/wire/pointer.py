@@ -156,18 +156,18 @@ class Pointer:
         version = obj.get(MARKER)
         if type(version) is not int:
             raise PointerError(
-                f"{where}: {MARKER!r} must be the integer format version, got {_short(version)}"
+                f"{where}: {MARKER!r} must be the integer format version, got {short_repr(version)}"
             )
         if version != VERSION:
             newer = " (newer than this library: upgrade sfn-offload)" if version > VERSION else ""
             raise PointerError(
-                f"{where}: unsupported pointer version {_short(version)}{newer}; "
+                f"{where}: unsupported pointer version {short_repr(version)}{newer}; "
                 f"supported: {VERSION}"
             )
         backend = obj.get("backend")
         if backend not in _BACKENDS:  # a tuple: untrusted values may be unhashable (lists)
             raise PointerError(
-                f"{where}: unknown backend {_short(backend)} (pointer v{VERSION} knows "
+                f"{where}: unknown backend {short_repr(backend)} (pointer v{VERSION} knows "
                 f"{sorted(_CONTAINER_FIELD)})"
             )
         container_field = _CONTAINER_FIELD[backend]
@@ -187,26 +187,11 @@ class Pointer:
         encoding = obj.get("encoding", ENCODING_JSON)
         if not isinstance(encoding, str) or encoding not in KNOWN_ENCODINGS:
             raise PointerError(
-                f"{where}: unknown encoding {_short(encoding)} (known: {sorted(KNOWN_ENCODINGS)})"
+                f"{where}: unknown encoding {short_repr(encoding)} "
+                f"(known: {sorted(KNOWN_ENCODINGS)})"
             )
         if is_list:
-            count = _int_in_range(obj["count"], "count", where, 0, MAX_INDEX + 1)
-            items = obj.get("items")
-            if items is not None and (not isinstance(items, list) or len(items) != count):
-                raise PointerError(
-                    f"{where}: 'items' must be a placeholder list of {count} elements"
-                )
-            if backend != "dynamodb":
-                raise PointerError(f"{where}: list pointers are only defined for dynamodb")
-            list_sha = obj.get("sha256")
-            if "sha256" in obj and (
-                not isinstance(list_sha, str) or not _SHA256.fullmatch(list_sha)
-            ):
-                raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
-            pointer = cls(backend, container, key, sha256=list_sha, encoding=encoding, count=count)
-            if "ref" in obj and obj["ref"] != pointer.to_dict():
-                raise PointerError(f"{where}: 'ref' must be this list pointer without 'items'")
-            return pointer
+            return cls._list_from_dict(obj, backend, container, key, encoding, where)
         index = _int_in_range(obj["index"], "index", where, 0, MAX_INDEX)
         size = _int_in_range(obj["size"], "size", where, 0, 2**53)
         sha = obj["sha256"]
@@ -214,10 +199,37 @@ class Pointer:
             raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
         return cls(backend, container, key, index, size, sha, encoding)
 
+    @classmethod
+    def _list_from_dict(
+        cls,
+        obj: dict[Any, Any],
+        backend: Backend,
+        container: str,
+        key: str,
+        encoding: str,
+        where: str,
+    ) -> Pointer:
+        """The list-pointer half of :meth:`from_dict` (fields already checked for presence)."""
+        count = _int_in_range(obj["count"], "count", where, 0, MAX_INDEX + 1)
+        items = obj.get("items")
+        if items is not None and (not isinstance(items, list) or len(items) != count):
+            raise PointerError(f"{where}: 'items' must be a placeholder list of {count} elements")
+        if backend != "dynamodb":
+            raise PointerError(f"{where}: list pointers are only defined for dynamodb")
+        list_sha = obj.get("sha256")
+        if "sha256" in obj and (not isinstance(list_sha, str) or not _SHA256.fullmatch(list_sha)):
+            raise PointerError(f"{where}: 'sha256' must be 64 lowercase hex characters")
+        pointer = cls(backend, container, key, sha256=list_sha, encoding=encoding, count=count)
+        if "ref" in obj and obj["ref"] != pointer.to_dict():
+            raise PointerError(f"{where}: 'ref' must be this list pointer without 'items'")
+        return pointer
+
 
 def _nonempty_str(value: object, field: str, where: str, max_bytes: int) -> str:
     if not isinstance(value, str) or not value:
-        raise PointerError(f"{where}: {field!r} must be a non-empty string, got {_short(value)}")
+        raise PointerError(
+            f"{where}: {field!r} must be a non-empty string, got {short_repr(value)}"
+        )
     try:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
@@ -233,7 +245,7 @@ def _nonempty_str(value: object, field: str, where: str, max_bytes: int) -> str:
 def _int_in_range(value: object, field: str, where: str, low: int, high: int) -> int:
     if type(value) is not int:
         raise PointerError(
-            f"{where}: {field!r} must be an integer, got {type(value).__name__} {_short(value)}"
+            f"{where}: {field!r} must be an integer, got {type(value).__name__} {short_repr(value)}"
         )
     if not low <= value <= high:
         shown = value if abs(value) < 10**20 else "(a huge number)"
@@ -241,7 +253,8 @@ def _int_in_range(value: object, field: str, where: str, low: int, high: int) ->
     return value
 
 
-def _short(value: object) -> str:
-    """A bounded repr for messages: pointers come from untrusted input."""
+def short_repr(value: object, limit: int = 80) -> str:
+    """A bounded repr for messages: pointers and events come from untrusted input (a huge
+    integer's repr alone could take seconds)."""
     text = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "(huge)"
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

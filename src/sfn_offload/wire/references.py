@@ -24,7 +24,7 @@ kind               shape
 A Map iteration whose input carries ``"sfn_offload_map": {"execution", "state", "entered",
 "index"}`` (built by the Map's ``ItemSelector``, see :class:`MapRun`) stores its result in the
 run's partition instead of returning it, so the Map's output no longer grows with the number of
-iterations (docs/maps.md).
+iterations (docs/maps.md); :mod:`.maps` parses the run, :mod:`.py2sfn` the py2sfn shapes.
 
 py2sfn ``put_item`` results carry no marker, so hydration leaves them to handlers that call
 ``get_item(...)`` on them; only tools that inspect ask for them (``py2sfn_results=True``).
@@ -37,16 +37,24 @@ py2sfn ``put_item`` results carry no marker, so hydration leaves them to handler
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from ..errors import PointerError
+from .maps import MAP_RESULTS_KEY, MAP_RUN_KEY, MapRun, parse_map_run, parse_run
 from .paths import Path, jsonpath
-from .pointer import MARKER, MAX_INDEX, Pointer
-from .py2sfn import MAP_EVENT_KEYS, MapIteration, is_map_iteration, parse_index, parse_map_iteration
+from .pointer import MARKER, Pointer, short_repr
+from .py2sfn import (
+    MAP_EVENT_KEYS,
+    MapIteration,
+    is_map_iteration,
+    is_put_result,
+    map_iteration_pointer,
+    parse_index,
+    parse_map_iteration,
+    put_result_pointer,
+)
 
 __all__ = [
     "ELEMENT_INDEX_KEY",
@@ -74,15 +82,6 @@ ELEMENT_LIST_KEY: Final = "sfn_offload_list"
 ELEMENT_INDEX_KEY: Final = "sfn_offload_index"
 #: Where a py2sfn Map-iteration event's element goes (py2sfn's placeholder ``1`` was there).
 MAP_VALUE_KEY: Final = "context_value"
-#: The keys a py2sfn ``put_item``/``put_items`` result may carry (sfn-offload's
-#: ``StateDataClient`` adds ``index``, ``size`` and ``sha256``).
-_PY2SFN_FIELDS: Final = frozenset(
-    {"table_name", "partition_key", "key", "index", "size", "sha256", "items"}
-)
-#: Top-level event key of a Map iteration's run context (see :class:`MapRun`).
-MAP_RUN_KEY: Final = "sfn_offload_map"
-#: The single key of the object a Map's ``ResultSelector`` builds to stand for its results.
-MAP_RESULTS_KEY: Final = "sfn_offload_results"
 #: Byte strings at least one of which any serialized document holding a reference contains.
 _MARKERS: Final = (
     f'"{MARKER}"'.encode(),
@@ -103,7 +102,6 @@ ReferenceKind = Literal[
     "result-writer",
     "map-results",
 ]
-_HINT: Final = re.compile(r"[^A-Za-z0-9._\-]+")
 _LIST_KINDS: Final = frozenset({"list", "py2sfn-list", "map-results"})
 
 
@@ -220,7 +218,7 @@ def element_pointer(list_pointer: Pointer, index: object, where: str) -> Pointer
     if type(index) is not int or not 0 <= index < (list_pointer.count or 0):
         raise PointerError(
             f"{where}: {ELEMENT_INDEX_KEY} must be an integer in [0, {list_pointer.count}), "
-            f"got {_short(index)}"
+            f"got {short_repr(index, 40)}"
         )
     return _element(list_pointer, index)
 
@@ -247,56 +245,13 @@ def _element_reference(node: Mapping[str, Any], path: Path, where: str) -> Refer
 def _map_iteration_reference(
     node: Mapping[str, Any], default_table: str | None, namespace: str | None
 ) -> Reference:
-    it = parse_map_iteration(
-        node, need="global" if "items_result_partition_key" in node else "local"
-    )
-    table = it.table or default_table
-    if not table:
-        raise PointerError(
-            "py2sfn Map-iteration event names no items_result_table_name and no default table "
-            "is configured (SFN_OFFLOAD_TABLE)"
-        )
-    if it.partition_key is None and namespace is None:
-        raise PointerError(
-            f"py2sfn Map-iteration event names the local list {it.key!r} (no "
-            "items_result_partition_key), whose partition key needs the execution name: pass "
-            "the execution ARN or meta.sfn_execution_name in the input"
-        )
-    partition_key = it.partition_key or f"{namespace}:{it.key}"
-    return Reference(
-        (MAP_VALUE_KEY,), "py2sfn-map", Pointer("dynamodb", table, partition_key, it.index)
-    )
-
-
-def _is_py2sfn_result(node: Mapping[str, Any]) -> bool:
-    table, partition_key = node.get("table_name"), node.get("partition_key")
-    return (
-        isinstance(table, str)
-        and bool(table)
-        and isinstance(partition_key, str)
-        and bool(partition_key)
-        and set(node) <= _PY2SFN_FIELDS
-    )
+    pointer = map_iteration_pointer(node, default_table, namespace)
+    return Reference((MAP_VALUE_KEY,), "py2sfn-map", pointer)
 
 
 def _py2sfn_result_reference(node: Mapping[str, Any], path: Path, where: str) -> Reference:
-    table, partition_key = node["table_name"], node["partition_key"]
-    items = node.get("items")
-    if items is not None:
-        if not isinstance(items, list):
-            raise PointerError(f"{where}: 'items' must be the placeholder list")
-        root = node.get("sha256")  # sfn-offload's put_items adds the list's digest
-        root = root if isinstance(root, str) and re.fullmatch("[0-9a-f]{64}", root) else None
-        pointer = Pointer("dynamodb", table, partition_key, sha256=root, count=len(items))
-        return Reference(path, "py2sfn-list", pointer)
-    size = node.get("size")
-    index = node.get("index", 0)
-    if type(index) is not int or not 0 <= index <= MAX_INDEX:
-        raise PointerError(f"{where}: 'index' must be an integer in [0, {MAX_INDEX}]")
-    pointer = Pointer(
-        "dynamodb", table, partition_key, index, size=size if type(size) is int else None
-    )
-    return Reference(path, "py2sfn", pointer)
+    pointer = put_result_pointer(node, where)
+    return Reference(path, "py2sfn-list" if pointer.is_list else "py2sfn", pointer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,76 +278,15 @@ def is_result_writer_output(node: object) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Map runs: iterations store their results, the Map's ResultSelector refers to them
+# Map results (the run is parsed in .maps)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MapRun:
-    """One run of a Map state: the execution, the Map state's name and when it was entered.
-
-    Its ``ItemSelector`` gives every iteration the same three values (plus the iteration's
-    index), and its ``ResultSelector`` sees them too, so both sides name the same partition
-    without talking to each other; re-entering the Map (a loop, a retry) starts a new run.
-
-    >>> run = MapRun("arn:aws:states:us-east-1:123456789012:execution:orders:run-42", "Shards",
-    ...              "2026-11-30T06:55:57.913Z")
-    >>> run.partition_key
-    'run-42.6eec097a:map:Shards:d090f6f13560517c6eae'
-    """
-
-    execution_arn: str
-    state: str
-    entered: str
-
-    @property
-    def partition_key(self) -> str:
-        """Where the run's results live: ``<execution namespace>:map:<state>:<digest>``."""
-        identity = _identity_of(self.execution_arn)
-        digest = hashlib.sha256(f"{self.state}\n{self.entered}".encode()).hexdigest()[:20]
-        state = _HINT.sub("_", self.state)[:40]
-        return f"{identity.namespace}:map:{state}:{digest}"
-
-    def describe(self) -> str:
-        return f"Map state {self.state!r} (entered {self.entered})"
-
-
-def _identity_of(execution_arn: str) -> Any:
-    from .._identity import resolve_identity
-
-    identity = resolve_identity({"sfn_execution_arn": execution_arn}, None)
-    if identity.execution_arn is None:
-        raise PointerError(f"{_short(execution_arn)} is not a Step Functions execution ARN")
-    return identity
-
-
-def _map_run(node: object, where: str, *, with_index: bool) -> tuple[MapRun, int]:
-    fields = ("execution", "state", "entered", "index" if with_index else "count")
-    if not isinstance(node, dict) or set(node) != set(fields):
-        raise PointerError(
-            f"{where}: expected an object with exactly {list(fields)} (see docs/maps.md), got "
-            f"{sorted(node, key=str) if isinstance(node, dict) else type(node).__name__}"
-        )
-    for name in fields[:3]:
-        if not isinstance(node[name], str) or not node[name]:
-            raise PointerError(f"{where}: {name!r} must be a non-empty string")
-    run = MapRun(node["execution"], node["state"], node["entered"])
-    _identity_of(run.execution_arn)  # refuse what is not an execution ARN
-    return run, parse_index(node[fields[3]], f"{where}.{fields[3]}")
-
-
-def parse_map_run(event: object) -> tuple[MapRun, int] | None:
-    """The run and index of a Map iteration whose input carries ``sfn_offload_map``, else None."""
-    if not isinstance(event, Mapping) or MAP_RUN_KEY not in event:
-        return None
-    return _map_run(event[MAP_RUN_KEY], f"event at $.{MAP_RUN_KEY}", with_index=True)
 
 
 def map_run_of(ref: Reference) -> MapRun:
     """The Map run a ``map-results`` reference stands for."""
     if ref.node is None or ref.kind != "map-results":
         raise PointerError(f"{ref.jsonpath}: not a Map results reference")
-    run, _ = _map_run(ref.node[MAP_RESULTS_KEY], ref.jsonpath, with_index=False)
+    run, _ = parse_run(ref.node[MAP_RESULTS_KEY], ref.jsonpath, with_index=False)
     return run
 
 
@@ -401,7 +295,7 @@ def _map_results_reference(
 ) -> Reference:
     if set(node) != {MAP_RESULTS_KEY}:
         raise PointerError(f"{where}: a Map results reference holds only {MAP_RESULTS_KEY!r}")
-    run, count = _map_run(node[MAP_RESULTS_KEY], f"{where}.{MAP_RESULTS_KEY}", with_index=False)
+    run, count = parse_run(node[MAP_RESULTS_KEY], f"{where}.{MAP_RESULTS_KEY}", with_index=False)
     if not default_table:
         raise PointerError(f"{where}: Map results live in the configured table; none is set")
     pointer = Pointer("dynamodb", default_table, run.partition_key, count=count)
@@ -453,7 +347,7 @@ def parse_reference(
         details = node["ResultWriterDetails"]
         manifest = Pointer("s3", details["Bucket"], details["Key"])
         return Reference(path, "result-writer", manifest, node=node)
-    if py2sfn_results and _is_py2sfn_result(node):
+    if py2sfn_results and is_put_result(node):
         return _py2sfn_result_reference(node, path, f"event at {jsonpath(path)}")
     return None
 
@@ -494,9 +388,3 @@ def find_references(
         elif isinstance(node, list):
             stack.extend(reversed([((*path, i), v) for i, v in enumerate(node)]))
     return found
-
-
-def _short(value: object) -> str:
-    """A bounded repr for messages: references come from untrusted input."""
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "(huge)"
-    return text if len(text) <= 40 else text[:37] + "..."

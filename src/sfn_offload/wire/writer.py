@@ -1,0 +1,243 @@
+"""JSON text written as the Lambda Python runtime writes a handler's return value.
+
+``awslambdaric`` serializes a return value with ``simplejson``, which writes some types the
+standard library's encoder refuses or writes differently (``Decimal``, namedtuples, ``bytes``,
+subclasses of the JSON types). :class:`Writer` follows the runtime's rules for those and hands
+every subtree that holds only the exact JSON types (:func:`is_plain`) to the C encoder whole, so
+a plain value costs one pass in C. :mod:`.codec` writes the compact form it stores and measures
+with :data:`STRICT`; :func:`runtime_text` writes the spaced form the runtime sends.
+"""
+
+from __future__ import annotations
+
+import decimal
+import gc
+import itertools
+import json
+import marshal
+import math
+from typing import Any, Final
+
+__all__ = [
+    "MAX_DEPTH",
+    "STRICT",
+    "Writer",
+    "is_plain",
+    "plain_members",
+    "runtime_text",
+]
+
+#: Values nested deeper than this are refused (``PayloadEncodingError``), whatever the call
+#: stack: the C encoder and decoder, and any recursive walk of the value, use one Python frame
+#: per level against the interpreter's limit of 1,000, and the frames a handler runs under
+#: (the Lambda runtime, Powertools, the event loop) must fit beside them.
+MAX_DEPTH: Final = 512
+
+#: Exact types the C encoder writes exactly as the Lambda runtime does (subclasses may differ:
+#: a namedtuple is a tuple the runtime writes as an object).
+_PLAIN_TYPES: Final = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
+#: Key types JSON turns into strings: ``{1: "a", "1": "b"}`` would be written with two keys
+#: ``"1"`` (one value lost on reading), so objects with such keys take the careful path.
+_NON_STR_KEY_TYPES: Final = frozenset({int, float, bool, type(None)})
+
+
+def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
+    """The JSON text the Lambda Python runtime writes for a handler's return value.
+
+    ``awslambdaric`` writes ``simplejson`` with its default separators (``", "``, ``": "``),
+    ``NaN``/``Infinity`` as bare tokens (not JSON; how Step Functions takes them is not
+    documented), non-ASCII characters as ``\\u`` escapes up to Python 3.11 and raw from the
+    python3.12 runtime on (``ensure_ascii=False``, the default here). It raises what the runtime
+    raises, with the same messages (``TypeError: Object of type set is not JSON serializable``);
+    the runtime reports them as ``Runtime.MarshalError``. The local kit uses this to answer for
+    a Lambda function; the library itself uses :func:`.codec.dumps`. (A handler that returns
+    ``bytes`` has them sent as they are, not through this.)
+
+    >>> from decimal import Decimal
+    >>> runtime_text({"price": Decimal("1.10"), "tags": ("a", "b"), "n": float("nan")})
+    '{"price": 1.10, "tags": ["a", "b"], "n": NaN}'
+    """
+    writer = _RUNTIME_ASCII if ensure_ascii else _RUNTIME
+    if is_plain(value):
+        return writer.encoder.encode(value)
+    return writer.write(value)
+
+
+def is_plain(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` holds only the exact types in ``_PLAIN_TYPES``.
+
+    Scanned level by level with ``gc.get_referents`` (the children of every container of a level
+    in one C call), several times faster than a Python walk; a level holding anything else, or
+    more levels than the encoder goes (a cycle), sends the value down the careful path.
+    ``depth`` is how deep ``value`` already sits in the whole value.
+    """
+    level = [value]
+    types = {type(value)}
+    for _ in range(MAX_DEPTH + 1 - depth):
+        if not _PLAIN_TYPES.issuperset(types):
+            return False
+        children = gc.get_referents(*level)
+        if not children:
+            return True
+        child_types = set(map(type, children))
+        # A dict's keys are among its referents: only when those hold a non-string scalar can
+        # a dict of this level have a key JSON turns into a string.
+        if (
+            dict in types
+            and not _NON_STR_KEY_TYPES.isdisjoint(child_types)
+            and _non_str_keys(level)
+        ):
+            return False
+        level, types = children, child_types
+    return False
+
+
+def _non_str_keys(level: list[Any]) -> bool:
+    """True when a dict of ``level`` has a key that is not a ``str`` (all in C calls)."""
+    keys = itertools.chain.from_iterable(filter(dict.__instancecheck__, level))
+    return not {str}.issuperset(map(type, keys))
+
+
+class Writer:
+    """JSON text following the runtime's rules for the types the C encoder writes differently.
+
+    Clean subtrees (:func:`is_plain`) go to the C encoder whole; only the containers on the way
+    to a ``Decimal``, namedtuple, bytes or subclass are written here. The order of the checks is
+    the runtime's (``_asdict`` before arrays and objects).
+    """
+
+    def __init__(self, *, compact: bool, ensure_ascii: bool, allow_nan: bool) -> None:
+        self.item_sep, self.key_sep = (",", ":") if compact else (", ", ": ")
+        self.encoder = json.JSONEncoder(
+            ensure_ascii=ensure_ascii,
+            separators=(self.item_sep, self.key_sep),
+            allow_nan=allow_nan,
+        )
+        self.allow_nan = allow_nan
+
+    def write(self, value: Any) -> str:
+        return self._value(value, 0, set())
+
+    def _value(self, value: Any, depth: int, path: set[int]) -> str:
+        if depth > MAX_DEPTH:
+            raise ValueError("nested too deeply")
+        if is_plain(value, depth):
+            return self.encoder.encode(value)
+        if isinstance(value, str):
+            return self.encoder.encode(value)  # the C encoder writes a subclass's characters
+        if isinstance(value, bytes):
+            return self.encoder.encode(value.decode("utf-8"))
+        if value is None or isinstance(value, bool):
+            return self.encoder.encode(value)
+        if isinstance(value, int):
+            return int.__repr__(value)
+        if isinstance(value, float):
+            return self._float(float(value))
+        as_dict = getattr(value, "_asdict", None)
+        if callable(as_dict):
+            mapping = as_dict()
+            if not isinstance(mapping, dict):
+                raise TypeError(f"_asdict() must return a dict, not {type(mapping).__name__}")
+            return self._container(value, mapping, depth, path)
+        if isinstance(value, list | tuple | dict):
+            return self._container(value, value, depth, path)
+        if isinstance(value, decimal.Decimal):
+            return self._decimal(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    def _container(self, owner: Any, value: Any, depth: int, path: set[int]) -> str:
+        if id(owner) in path:
+            raise ValueError("Circular reference detected")
+        path.add(id(owner))
+        try:
+            if isinstance(value, dict):
+                items = []
+                seen: set[str] = set()
+                for k, v in value.items():
+                    key = self.key(k)
+                    if key in seen:
+                        raise ValueError(f"two keys are written as {key}")
+                    seen.add(key)
+                    items.append(key + self.key_sep + self._value(v, depth + 1, path))
+                return "{" + self.item_sep.join(items) + "}"
+            return "[" + self.item_sep.join(self._value(v, depth + 1, path) for v in value) + "]"
+        finally:
+            path.discard(id(owner))
+
+    def key(self, key: Any) -> str:
+        if isinstance(key, str):
+            text = str.__str__(key)  # an enum's str() is its name; JSON gets its characters
+        elif isinstance(key, bytes):
+            text = key.decode("utf-8")
+        elif isinstance(key, float):
+            text = self._float(float(key))
+        elif key is True or key is False or key is None:
+            text = self.encoder.encode(key)
+        elif isinstance(key, int):
+            text = int.__repr__(key)
+        else:
+            raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+        return self.encoder.encode(text)
+
+    def _float(self, number: float) -> str:
+        if math.isfinite(number):
+            return float.__repr__(number)
+        if not self.allow_nan:
+            raise ValueError(f"Out of range float values are not JSON compliant: {number!r}")
+        return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+
+    def _decimal(self, number: decimal.Decimal) -> str:
+        if number.is_finite():
+            return str(number)  # a JSON number, digits and exponent as the Decimal holds them
+        if not self.allow_nan:
+            raise ValueError(f"Decimal {number} is not JSON compliant")
+        return "NaN" if number.is_nan() else str(number)  # Infinity / -Infinity
+
+
+# One writer (and one C encoder) for every call: json.dumps builds a new JSONEncoder whenever
+# options are passed, which costs as much as encoding a small event (this runs on every
+# decorated invocation).
+STRICT: Final = Writer(compact=True, ensure_ascii=False, allow_nan=False)
+_RUNTIME: Final = Writer(compact=False, ensure_ascii=False, allow_nan=True)
+_RUNTIME_ASCII: Final = Writer(compact=False, ensure_ascii=True, allow_nan=True)
+
+
+def _c_writer() -> Any:
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    # No circular-reference bookkeeping (markers): a cycle ends in RecursionError, which
+    # plain_members handles. Without markers the encoder keeps no state between calls.
+    return make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+
+
+_C_WRITER: Final = _c_writer()
+
+
+def plain_members(container: Any) -> list[tuple[bytes, bytes]] | None:
+    """The members' JSON when ``container`` holds only the exact JSON types, else ``None``.
+
+    ``marshal`` refuses every subclass (a namedtuple, an enum, ``FanOut``) and every type it does
+    not know (``Decimal``, ``datetime``), writing no text: several times cheaper than the
+    level-by-level scan of :func:`is_plain`. What it accepts that JSON has no form for (bytes,
+    sets, keys of other types), cycles, NaN and lone surrogates make the C encoder raise; then
+    ``None`` sends the container down the careful path, which writes it as the runtime does or
+    says what is wrong.
+    """
+    write = _C_WRITER
+    if write is None:  # no C accelerator (PyPy)
+        return None
+    # The C encoder returns its text in chunks (one or several, by version and size).
+    try:
+        marshal.dumps(container, 4)
+        if type(container) is dict:
+            return [
+                (
+                    "".join(write(k, 0)).encode() if type(k) is str else STRICT.key(k).encode(),
+                    "".join(write(v, 0)).encode(),
+                )
+                for k, v in container.items()
+            ]
+        return [(b"", "".join(write(v, 0)).encode()) for v in container]
+    except (TypeError, ValueError, RecursionError):  # UnicodeError is a ValueError
+        return None
