@@ -360,13 +360,14 @@ class TestInspect:
         _, arn = demo_run
         out = invoke("inspect", arn, *self.ALLOW).stdout
         assert f"Execution {arn}: SUCCEEDED" in out
-        for label in ("CheckFeature", "LoadOrders", "PriceShards", "PriceShard [0]", "Aggregate"):
+        for label in ("CheckFeature", "LoadOrders", "PriceShards", "PriceShard [*]", "Aggregate"):
             assert f" {label} " in out
-        assert "PriceShard [39]" in out
+        assert "PriceShard [0]" not in out  # the iterations are one group row
         assert "$.orders" in out  # the orders pointer LoadOrders left in the state
-        assert "s3 bucket 'sfn-offload-local' key 'sfn-offload/" in out
-        assert "$.shards" in out
-        assert f"$.shards: list of {handlers.SHARDS} elements" in out
+        assert out.count("s3 bucket 'sfn-offload-local' key 'sfn-offload/") == 1
+        assert "in LoadOrders output $.shards" in out
+        assert f"list of {handlers.SHARDS} elements" in out
+        assert f"in PriceShard [*] input $.shard ({handlers.SHARDS} runs)" in out
         assert "% of limit" in out
 
     def test_json_reports_pointers_where_they_live_and_resolved_sizes(
