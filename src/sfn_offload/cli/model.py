@@ -161,14 +161,14 @@ def refusal_message(visits: Sequence[StateVisit]) -> str | None:
     refused = [data for visit in visits for _, data in visit.sides() if data.refused]
     if not refused:
         return None
-    pointers = {
-        (r.pointer.backend, r.pointer.container, r.pointer.key, r.pointer.index): r
+    pointers = {  # a list and its element 0 share key and index: told apart by is_list
+        (r.pointer.backend, r.pointer.container, r.pointer.key, r.pointer.index, r.is_list)
         for data in refused
         for r in data.refused
     }
     places = Counter(
         ("table" if backend == "dynamodb" else "bucket", container)
-        for backend, container, _, _ in pointers
+        for backend, container, *_ in pointers
     )
     named = ", ".join(
         f"{kind} {name!r} ({count} pointer{'' if count == 1 else 's'})"
@@ -177,6 +177,6 @@ def refusal_message(visits: Sequence[StateVisit]) -> str | None:
     options = " ".join(f"--{kind} {shlex.quote(name)}" for kind, name in sorted(places))
     return (
         f"{len(pointers)} pointer(s) in {len(refused)} state input(s)/output(s) were not read: "
-        f"they name a table or bucket which is not allowed: {named}. Allow them with "
+        f"they name tables or buckets that are not allowed: {named}. Allow them with "
         f"{options}, or pass --allow-any to read whatever the pointers name"
     )
