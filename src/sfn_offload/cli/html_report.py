@@ -49,7 +49,8 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 tr.near td { background: #fff4e0; } tr.over td { background: #fde4e4; }
 code { font-family: ui-monospace, Menlo, monospace; font-size: 12.5px; word-break: break-all; }
 ul.errors li { color: #c62828; margin-bottom: 4px; }
-ul.carriers { margin: 0; padding-left: 16px; }
+ul.carriers { margin: 0; padding-left: 16px; } ul.carriers code { white-space: nowrap;
+  word-break: normal; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", sans-serif; fill: #1d232a; }
 svg text.note { fill: #5b6670; } svg g.near text.note { fill: #a15c00; }
 svg g.over text.note { fill: #c62828; font-weight: 600; }
