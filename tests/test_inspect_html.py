@@ -49,7 +49,8 @@ def text(element: ET.Element) -> str:
 
 
 def cells(table: ET.Element) -> list[list[str]]:
-    return [[text(td) for td in tr.iter("td")] for tr in table.iter("tr") if tr.find("td") is not None]
+    rows = [tr for tr in table.iter("tr") if tr.find("td") is not None]
+    return [[text(td) for td in tr.iter("td")] for tr in rows]
 
 
 class _Tags(HTMLParser):
