@@ -155,7 +155,8 @@ def _chart(rows: Sequence[Row]) -> str:
 
 
 def _chart_row(row: Row, y: int, top: float) -> str:
-    level = max((_level(stats) for _, stats in row.sides()), key=("ok", "near", "over").index)
+    levels = [_level(stats) for _, stats in row.sides()]
+    level = max(levels, key=("ok", "near", "over").index, default="ok")
     label = visible(row.label)
     shown = html.escape(label if len(label) <= 40 else label[:39] + "\u2026", quote=True)
     parts = [
