@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -360,13 +361,14 @@ class TestInspect:
         _, arn = demo_run
         out = invoke("inspect", arn, *self.ALLOW).stdout
         assert f"Execution {arn}: SUCCEEDED" in out
-        for label in ("CheckFeature", "LoadOrders", "PriceShards", "PriceShard [0]", "Aggregate"):
+        for label in ("CheckFeature", "LoadOrders", "PriceShards", "PriceShard [*]", "Aggregate"):
             assert f" {label} " in out
-        assert "PriceShard [39]" in out
+        assert "PriceShard [0]" not in out  # the iterations are one group row
         assert "$.orders" in out  # the orders pointer LoadOrders left in the state
-        assert "s3 bucket 'sfn-offload-local' key 'sfn-offload/" in out
-        assert "$.shards" in out
-        assert f"$.shards: list of {handlers.SHARDS} elements" in out
+        assert out.count("s3 bucket 'sfn-offload-local' key 'sfn-offload/") == 1
+        assert "in LoadOrders output $.shards" in out
+        assert f"list of {handlers.SHARDS} elements" in out
+        assert f"in PriceShard [*] input $.shard ({handlers.SHARDS} runs)" in out
         assert "% of limit" in out
 
     def test_json_reports_pointers_where_they_live_and_resolved_sizes(
@@ -434,6 +436,74 @@ class TestInspect:
         table = invoke("inspect", arn, *self.ALLOW, "--state", "Aggregate").stdout
         assert " Aggregate " in table
         assert "LoadOrders" not in table
+
+    def test_state_filter_on_a_map_brings_its_iterations(
+        self, demo_run: tuple[LocalStepFunctions, str]
+    ) -> None:
+        _, arn = demo_run
+        report = self.inspect_json(arn, "--state", "PriceShards")
+        names = [s["name"] for s in report["states"]]
+        assert names.count("PriceShards") == 1
+        assert names.count("PriceShard") == handlers.SHARDS
+        assert [(r["label"], r["runs"]) for r in report["rows"]] == [
+            ("PriceShards", 1),
+            ("PriceShard [*]", handlers.SHARDS),
+        ]
+        expanded = invoke("inspect", arn, *self.ALLOW, "--state", "PriceShards", "--expand")
+        assert f"PriceShard [{handlers.SHARDS - 1}]" in expanded.stdout
+        assert "│ PriceShard [*]" not in expanded.stdout  # a table row per run, no group row
+
+    def test_json_lists_each_payload_once_with_its_states(
+        self, demo_run: tuple[LocalStepFunctions, str]
+    ) -> None:
+        _, arn = demo_run
+        pointers = self.inspect_json(arn)["pointers"]
+        assert len({p["key"] for p in pointers}) == len(pointers) == 4
+        shards = next(p for p in pointers if p["kinds"] == ["list", "element"])
+        assert shards["count"] == shards["elements"] == handlers.SHARDS
+        assert [(c["state"], c["side"], c["runs"]) for c in shards["carried_by"]] == [
+            ("LoadOrders", "output", 1),
+            ("PriceShards", "input", 1),
+            ("PriceShards", "output", 1),
+            ("PriceShard [*]", "input", handlers.SHARDS),
+            ("Aggregate", "input", 1),
+        ]
+
+    def test_html_writes_the_page_and_dash_prints_it(
+        self, demo_run: tuple[LocalStepFunctions, str], tmp_path: Path
+    ) -> None:
+        _, arn = demo_run
+        out = tmp_path / "report.html"
+        result = invoke("inspect", arn, *self.ALLOW, "--html", str(out))
+        assert f"to {out}" in result.stderr
+        assert f"Execution {arn}: SUCCEEDED" in result.stdout  # the text report as well
+        page = out.read_text(encoding="utf-8")
+        root = ET.fromstring(page)
+        labels = [g.get("data-label") for g in root.iter("g")]
+        assert labels == [
+            "CheckFeature",
+            "LoadOrders",
+            "PriceShards",
+            "PriceShard [*]",
+            "Aggregate",
+        ]
+        (pointers,) = [t for t in root.iter("table") if t.get("id") == "pointers"]
+        assert len([tr for tr in pointers.iter("tr") if tr.find("td") is not None]) == 4
+        assert invoke("inspect", arn, *self.ALLOW, "--html", "-").stdout == page
+        both = invoke("inspect", arn, "--html", "-", "--json", code=EXIT_USAGE)
+        assert "not with --json" in both.stderr
+
+    def test_refusals_are_one_message_with_the_fix(
+        self, demo_run: tuple[LocalStepFunctions, str]
+    ) -> None:
+        _, arn = demo_run
+        result = invoke("inspect", arn, "--table", "other", code=EXIT_DATA)
+        errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1
+        assert "table 'sfn-offload-local' (" in errors[0]
+        assert "bucket 'sfn-offload-local' (1 pointer)" in errors[0]
+        assert "--bucket sfn-offload-local --table sfn-offload-local" in errors[0]
+        assert "--allow-any" in errors[0]
 
     def test_unknown_state_exits_1_naming_the_states_that_ran(
         self, demo_run: tuple[LocalStepFunctions, str]

@@ -48,8 +48,18 @@ from .exit_codes import (
     exit_code,
 )
 from .history import inspect_execution
-from .options import ALLOW_LIST_HELP, DEBUG, aws_clients, aws_options, read_options, reader
-from .render import print_json, print_setup, progress_display, render_report, visible, write_json
+from .html_report import html_report
+from .model import ExecutionReport
+from .options import ALLOW_LIST_HELP, DEBUG, Reading, aws_clients, aws_options, reading_options
+from .render import (
+    print_json,
+    print_setup,
+    progress_display,
+    render_report,
+    visible,
+    write_json,
+    write_text,
+)
 from .report import Reference, load, parse_reference
 
 __all__ = ["EXIT_AWS", "EXIT_DATA", "EXIT_OK", "EXIT_USAGE", "cli", "exit_code", "main"]
@@ -132,19 +142,8 @@ def _reference(obj: Any, index: int | None, default_table: str | None) -> Refere
     metavar="FILE",
     help="Write the data to FILE instead of stdout.",
 )
-@read_options
-@aws_options
-def show(
-    pointer: str,
-    index: int | None,
-    raw: bool,
-    out: Path | None,
-    tables: tuple[str, ...],
-    buckets: tuple[str, ...],
-    allow_any: bool,
-    region: str | None,
-    endpoint_url: str | None,
-) -> None:
+@reading_options
+def show(pointer: str, index: int | None, raw: bool, out: Path | None, reading: Reading) -> None:
     """Print the data POINTER refers to, after checking its size and SHA-256.
 
     POINTER is the pointer's JSON, or - to read it from stdin: an sfn-offload pointer
@@ -159,12 +158,12 @@ def show(
     sfn-offload show --index 3 --raw - < list-pointer.json
     """
     obj = _json_argument(sys.stdin.read() if pointer == "-" else pointer)
-    config, repo = reader(tables, buckets, region, endpoint_url)
+    config, repo = reading.reader()
     ref = _reference(obj, index, config.table)
     where = visible(ref.pointer.describe())
     if ref.is_list:
         click.echo(f"list of {ref.pointer.count} element(s) at {where}", err=True)
-    value = load(ref, repo, trusted=allow_any)
+    value = load(ref, repo, trusted=reading.allow_any)
     if ref.pointer.sha256 and ref.pointer.size is not None:
         check = f"{ref.pointer.size:,} bytes, sha256 {ref.pointer.sha256[:12]}... verified"
     elif ref.is_list and ref.pointer.sha256:
@@ -192,9 +191,23 @@ def show(
     "states",
     multiple=True,
     metavar="NAME",
-    help="Only this state (repeatable; Map iterations included).",
+    help="Only this state (repeatable); a Map state brings the states of its iterations.",
+)
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="A row per Map iteration (default: one row per state in a Map's iterations, with the "
+    "count and the min, p95 and max bytes).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="Also write the report as one self-contained HTML page (a chart of every state's "
+    "bytes against the limit); - writes it to stdout instead of the text report.",
+)
 @click.option(
     "--resolve/--no-resolve",
     default=True,
@@ -208,22 +221,22 @@ def show(
     is_flag=True,
     help="Also print each input and output (resolved unless --no-resolve).",
 )
-@read_options
-@aws_options
+@reading_options
 def inspect_command(
     execution_arn: str,
     states: tuple[str, ...],
+    expand: bool,
     as_json: bool,
+    html_out: Path | None,
     resolve: bool,
     with_data: bool,
-    tables: tuple[str, ...],
-    buckets: tuple[str, ...],
-    allow_any: bool,
-    region: str | None,
-    endpoint_url: str | None,
+    reading: Reading,
 ) -> None:
     """Walk an execution's history: per state, its input and output size against the 262,144
     byte limit, the pointers in them, where each payload lives and the size once resolved.
+
+    A Map's iterations are grouped (each state in them one row: runs, min, p95 and max bytes)
+    unless --expand, and each payload is listed once with the states that carried it.
 
     Needs states:GetExecutionHistory (and read access to the table and bucket unless
     --no-resolve). Exits 1 if any pointer could not be resolved; the report still lists the
@@ -234,14 +247,16 @@ def inspect_command(
             "expected arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME",
             param_hint="EXECUTION_ARN",
         )
-    config, repo = reader(tables, buckets, region, endpoint_url)
+    if html_out == Path("-") and (as_json or with_data):
+        raise click.UsageError("--html - writes the page to stdout: not with --json or --data")
+    config, repo = reading.reader()
     with progress_display() as progress:
         report = inspect_execution(
             repo.clients.stepfunctions,
             execution_arn,
             repo if resolve else None,
             states=states,
-            trusted=allow_any,
+            trusted=reading.allow_any,
             keep_data=with_data,
             default_table=config.table,
             progress=progress,
@@ -253,12 +268,24 @@ def inspect_command(
             err=True,
         )
         sys.exit(EXIT_DATA)
-    if as_json:
-        click.echo(json.dumps(report.to_json(with_data=with_data), ensure_ascii=False, indent=2))
-    else:
-        render_report(report, with_data=with_data)
+    _print_inspect(report, as_json=as_json, html_out=html_out, with_data=with_data, expand=expand)
     if report.errors:
         sys.exit(EXIT_DATA)
+
+
+def _print_inspect(
+    report: ExecutionReport, *, as_json: bool, html_out: Path | None, with_data: bool, expand: bool
+) -> None:
+    if html_out == Path("-"):
+        click.echo(html_report(report, expand=expand), nl=False)
+        return
+    if html_out is not None:
+        write_text(html_report(report, expand=expand), html_out)
+    if as_json:
+        document = report.to_json(with_data=with_data, expand=expand)
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        render_report(report, with_data=with_data, expand=expand)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from .._config import OffloadConfig
 from .._identity import ExecutionIdentity, resolve_identity
-from ..budget import STATE_LIMIT_BYTES
 from ..errors import (
     ConfigurationError,
     PointerError,
+    PointerNotAllowedError,
     SfnOffloadError,
     StoreError,
     translate_aws_errors,
@@ -27,6 +27,7 @@ from ..errors import (
 from ..storage.repository import PayloadRepository
 from ..wire.codec import dumps
 from .cache import prefetch, reading_once
+from .model import ExecutionReport, StateData, StateVisit
 from .report import Reference, find_references, resolve
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ __all__ = [
     "Progress",
     "StateData",
     "StateVisit",
+    "in_states",
     "inspect_execution",
     "read_history",
     "state_visits",
@@ -55,120 +57,6 @@ _END_STATUS: Final = {
 _ITERATION_ENDS: Final = frozenset(
     {"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
 )
-
-
-@dataclass
-class StateData:
-    """A state's input or output as the history recorded it.
-
-    Attributes:
-        inline_bytes: UTF-8 bytes in the state (what counts against the 262,144 limit).
-        truncated: the history left the data out (``inputDetails.truncated``).
-        references: references found in it (with ``resolved_bytes`` once resolved).
-        resolved_bytes: JSON bytes with every reference replaced by its data.
-        error: why the data could not be parsed or resolved (a library error message).
-        document: the parsed data: as recorded, then resolved; :func:`inspect_execution` drops
-            it after measuring unless asked to keep it.
-    """
-
-    inline_bytes: int
-    truncated: bool = False
-    references: list[Reference] = field(default_factory=list)
-    resolved_bytes: int | None = None
-    error: str | None = None
-    document: Any = field(default=None, repr=False)
-
-    @property
-    def percent_of_limit(self) -> float:
-        """Share of the 262,144-byte state limit the inline data uses."""
-        return 100.0 * self.inline_bytes / STATE_LIMIT_BYTES
-
-    def to_json(self, *, with_data: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "inline_bytes": self.inline_bytes,
-            "percent_of_limit": round(self.percent_of_limit, 2),
-            "truncated": self.truncated,
-            "references": [r.to_json() for r in self.references],
-            "resolved_bytes": self.resolved_bytes,
-            "error": self.error,
-        }
-        if with_data:
-            out["data"] = self.document
-        return out
-
-
-@dataclass
-class StateVisit:
-    """One time a state ran: entered (with its input) and, unless it never finished, exited.
-
-    ``iteration`` holds the Map iteration indices it ran in (outermost first; ``()`` outside
-    any Map), so ``PriceShard`` in iteration 3 is labelled ``PriceShard [3]``.
-    """
-
-    name: str
-    state_type: str
-    iteration: tuple[int, ...]
-    entered_event_id: int | None
-    exited_event_id: int | None = None
-    input: StateData | None = None
-    output: StateData | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name + "".join(f" [{i}]" for i in self.iteration)
-
-    def sides(self) -> Iterator[tuple[str, StateData]]:
-        """``("input", data)`` and ``("output", data)``, for those the history has."""
-        if self.input is not None:
-            yield "input", self.input
-        if self.output is not None:
-            yield "output", self.output
-
-    def to_json(self, *, with_data: bool = False) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "type": self.state_type,
-            "iteration": list(self.iteration),
-            "entered_event_id": self.entered_event_id,
-            "exited_event_id": self.exited_event_id,
-            "input": self.input.to_json(with_data=with_data) if self.input else None,
-            "output": self.output.to_json(with_data=with_data) if self.output else None,
-        }
-
-
-@dataclass
-class ExecutionReport:
-    """What :func:`inspect_execution` found."""
-
-    execution_arn: str
-    status: str
-    events: int
-    visits: list[StateVisit]
-    resolved: bool
-    state_names: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[str]:
-        """Every input/output that could not be parsed or resolved, labelled."""
-        return [
-            f"{visit.label} {side}: {data.error}"
-            for visit in self.visits
-            for side, data in visit.sides()
-            if data.error
-        ]
-
-    def to_json(self, *, with_data: bool = False) -> dict[str, Any]:
-        return {
-            "execution_arn": self.execution_arn,
-            "status": self.status,
-            "events": self.events,
-            "limit_bytes": STATE_LIMIT_BYTES,
-            "resolved": self.resolved,
-            "state_names": self.state_names,
-            "states": [v.to_json(with_data=with_data) for v in self.visits],
-            "errors": self.errors,
-        }
 
 
 def read_history(
@@ -217,37 +105,30 @@ def state_visits(events: Sequence[Mapping[str, Any]]) -> list[StateVisit]:
     (at the depth its Map state was entered at) and ``MapIteration{Succeeded,Failed,Aborted}``
     closes it.
     """
-    context: dict[int, tuple[int, ...]] = {}
+    context: dict[int, _Scope] = {}
     map_depth: dict[str, int] = {}  # Map state name -> iterations it is nested in
-    open_visits: dict[tuple[str, tuple[int, ...]], deque[StateVisit]] = {}
+    map_entered: dict[str, int] = {}  # Map state name -> its latest MapStateEntered event
+    open_visits: dict[tuple[str, _Scope], deque[StateVisit]] = {}
     visits: list[StateVisit] = []
     for event in events:
         event_id = int(event["id"])
-        here = context.get(int(event.get("previousEventId") or 0), ())
         kind = str(event["type"])
-        if kind == "MapIterationStarted" or kind in _ITERATION_ENDS:
-            details: Mapping[str, Any] = next(
-                (v for k, v in event.items() if k.endswith("EventDetails")), {}
-            )
-            # The previous event may belong to a sibling iteration (an iteration starts when
-            # one finishes, under MaxConcurrency): keep only the Map state's own nesting.
-            name = str(details.get("name"))
-            if kind == "MapIterationStarted":
-                here = (*here[: map_depth.get(name, len(here))], int(details.get("index", 0)))
-            else:
-                here = here[: map_depth.get(name, len(here) - 1)]
+        here = _scope(event, context.get(int(event.get("previousEventId") or 0), ()), map_depth)
         context[event_id] = here
         entered = event.get("stateEnteredEventDetails")
         exited = event.get("stateExitedEventDetails")
         if entered is not None and kind == "MapStateEntered":
             map_depth[str(entered.get("name"))] = len(here)
+            map_entered[str(entered.get("name"))] = event_id
         if entered is not None:
             visit = StateVisit(
                 name=str(entered.get("name", "")),
                 state_type=kind.removesuffix("StateEntered"),
-                iteration=here,
+                iteration=tuple(index for _, index in here),
                 entered_event_id=event_id,
                 input=_state_data(entered.get("input"), entered.get("inputDetails")),
+                maps=tuple(name for name, _ in here),
+                map_run=map_entered.get(here[0][0]) if here else None,
             )
             visits.append(visit)
             open_visits.setdefault((visit.name, here), deque()).append(visit)
@@ -257,11 +138,44 @@ def state_visits(events: Sequence[Mapping[str, Any]]) -> list[StateVisit]:
             if waiting:
                 visit = waiting.popleft()
             else:  # an exit whose entry the history does not show
-                visit = StateVisit(name, kind.removesuffix("StateExited"), here, None)
+                visit = StateVisit(
+                    name,
+                    kind.removesuffix("StateExited"),
+                    tuple(index for _, index in here),
+                    None,
+                    maps=tuple(map_name for map_name, _ in here),
+                )
                 visits.append(visit)
             visit.exited_event_id = event_id
             visit.output = _state_data(exited.get("output"), exited.get("outputDetails"))
     return visits
+
+
+#: The Map iterations an event ran in, outermost first: (Map state name, iteration index).
+_Scope = tuple[tuple[str, int], ...]
+
+
+def _scope(event: Mapping[str, Any], previous: _Scope, map_depth: Mapping[str, int]) -> _Scope:
+    """The iterations ``event`` runs in: those of the event before it, unless it opens or closes
+    an iteration."""
+    kind = str(event["type"])
+    if kind != "MapIterationStarted" and kind not in _ITERATION_ENDS:
+        return previous
+    details: Mapping[str, Any] = next(
+        (v for k, v in event.items() if k.endswith("EventDetails")), {}
+    )
+    # The previous event may belong to a sibling iteration (an iteration starts when one
+    # finishes, under MaxConcurrency): keep only the Map state's own nesting.
+    name = str(details.get("name"))
+    if kind == "MapIterationStarted":
+        index = int(details.get("index", 0))
+        return (*previous[: map_depth.get(name, len(previous))], (name, index))
+    return previous[: map_depth.get(name, len(previous) - 1)]
+
+
+def in_states(visit: StateVisit, states: Collection[str]) -> bool:
+    """True when ``visit`` is one of ``states``, or runs in an iteration of one (a Map)."""
+    return visit.name in states or any(name in states for name in visit.maps)
 
 
 def inspect_execution(
@@ -278,18 +192,19 @@ def inspect_execution(
     """Walk an execution's history: per state run, inline size, references and resolved size.
 
     ``repo=None`` only finds references (no DynamoDB or S3 request). ``states`` keeps the named
-    states only (before anything is read). ``keep_data`` keeps each resolved document in
-    :attr:`StateData.document`. Problems with one state's data (a missing item, a digest mismatch,
-    a refused pointer) are recorded in its :attr:`StateData.error`; AWS and configuration
-    errors raise. Unless ``trusted``, references without a digest are read only in the inspected
-    execution's namespace, as the execution itself would (and every read under the default
-    hydration cap).
+    states only, with the iterations of the Maps among them (before anything is read).
+    ``keep_data`` keeps each resolved document in :attr:`StateData.document`. Problems with one
+    state's data (a missing item, a digest mismatch, a refused pointer) are recorded in its
+    :attr:`StateData.error` (a refusal by the allow-list also in :attr:`StateData.refused`); AWS
+    and configuration errors raise. Unless ``trusted``, references without a digest are read
+    only in the inspected execution's namespace, as the execution itself would (and every read
+    under the default hydration cap).
     """
     events = read_history(sfn, execution_arn, progress=progress)
     visits = state_visits(events)
     names = list(dict.fromkeys(v.name for v in visits))
     if states:
-        visits = [v for v in visits if v.name in states]
+        visits = [v for v in visits if in_states(v, states)]
     execution = resolve_identity({"sfn_execution_arn": execution_arn}, None)
     reader = None if trusted or (repo and repo.config.cross_execution_reads) else execution
     sides = [data for visit in visits for _, data in visit.sides()]
@@ -356,7 +271,21 @@ def _resolve_side(
             data.resolved_bytes = len(dumps(data.document, where=where))
         except (ConfigurationError, StoreError):
             raise  # no region, access denied, a missing table: not about this state's data
+        except PointerNotAllowedError as exc:
+            data.error = str(exc)
+            data.refused = _off_the_allow_list(data.references, repo.config)
         except SfnOffloadError as exc:
             data.error = str(exc)
     elif not data.references:
         data.resolved_bytes = data.inline_bytes
+
+
+def _off_the_allow_list(references: Sequence[Reference], config: OffloadConfig) -> list[Reference]:
+    """The references naming a table or bucket the allow-list leaves out (none when a refusal
+    was for another reason: an S3 key outside the prefixes, another execution's namespace)."""
+    tables, buckets = config.allowed_tables, config.allowed_buckets
+    return [
+        ref
+        for ref in references
+        if ref.pointer.container not in (tables if ref.pointer.backend == "dynamodb" else buckets)
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import boto3
@@ -17,7 +19,16 @@ from .._config import OffloadConfig
 from ..errors import ConfigurationError
 from ..storage.repository import PayloadRepository
 
-__all__ = ["ALLOW_LIST_HELP", "DEBUG", "aws_clients", "aws_options", "read_options", "reader"]
+__all__ = [
+    "ALLOW_LIST_HELP",
+    "DEBUG",
+    "Reading",
+    "aws_clients",
+    "aws_options",
+    "read_options",
+    "reader",
+    "reading_options",
+]
 
 ALLOW_LIST_HELP: Final = """\b
 Pointers may only name allowed tables and buckets, as in the library:
@@ -32,6 +43,7 @@ DEBUG: Final = "sfn_offload.debug"
 _SERVICES: Final = ("dynamodb", "s3", "stepfunctions")
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -140,3 +152,39 @@ def reader(
         except ConfigurationError as exc:
             raise click.BadParameter(str(exc), param_hint="--table/--bucket") from exc
     return config, PayloadRepository(config, clients=aws_clients(region, endpoint_url, config))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reading command was told: ``--table``/``--bucket`` (the allow-list),
+    ``--allow-any``, ``--region`` and ``--endpoint-url``."""
+
+    tables: tuple[str, ...]
+    buckets: tuple[str, ...]
+    allow_any: bool
+    region: str | None
+    endpoint_url: str | None
+
+    def reader(self) -> tuple[OffloadConfig, PayloadRepository]:
+        """The configuration and repository these options give (see :func:`reader`)."""
+        return reader(self.tables, self.buckets, self.region, self.endpoint_url)
+
+
+def reading_options(f: Callable[..., R]) -> Callable[..., R]:
+    """The allow-list and AWS options of a command that reads payloads, handed to it as one
+    ``reading: Reading`` argument (apply it next to the function, below the other options)."""
+
+    @functools.wraps(f)
+    def command(
+        *args: Any,
+        tables: tuple[str, ...],
+        buckets: tuple[str, ...],
+        allow_any: bool,
+        region: str | None,
+        endpoint_url: str | None,
+        **kwargs: Any,
+    ) -> R:
+        reading = Reading(tables, buckets, allow_any, region, endpoint_url)
+        return f(*args, reading=reading, **kwargs)
+
+    return aws_options(read_options(command))

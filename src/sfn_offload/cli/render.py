@@ -24,16 +24,20 @@ from rich.table import Table
 
 from ..budget import STATE_LIMIT_BYTES
 from ..storage.setup import SetupResult
-from .history import ExecutionReport, Progress, StateData, StateVisit
-from .report import Reference
+from .groups import Row, SideStats, report_rows
+from .history import Progress
+from .model import NEAR_LIMIT_PERCENT, ExecutionReport
+from .payloads import Payload, report_payloads
 
 __all__ = [
+    "payload_facts",
     "print_json",
     "print_setup",
     "progress_display",
     "render_report",
     "visible",
     "write_json",
+    "write_text",
 ]
 
 #: Larger documents are printed without syntax highlighting (rich is slow on megabytes).
@@ -99,7 +103,11 @@ def print_json(value: Any, *, raw: bool) -> None:
 
 def write_json(value: Any, out: Path, *, raw: bool) -> None:
     """``value`` as JSON in the file ``out``, and what was written on stderr."""
-    body = _json_text(value, raw=raw) + "\n"
+    write_text(_json_text(value, raw=raw) + "\n", out)
+
+
+def write_text(body: str, out: Path) -> None:
+    """``body`` in the file ``out`` (UTF-8), and what was written on stderr."""
     try:
         out.write_text(body, encoding="utf-8")
     except OSError as exc:
@@ -130,8 +138,9 @@ def progress_display() -> Iterator[Progress | None]:
         yield update
 
 
-def render_report(report: ExecutionReport, *, with_data: bool) -> None:
-    """The ``inspect`` report for people: a summary, a size table, the pointers, the errors."""
+def render_report(report: ExecutionReport, *, with_data: bool, expand: bool = False) -> None:
+    """The ``inspect`` report for people: a summary, a size table (Map iterations grouped
+    unless ``expand``), each payload once with the states that carried it, the errors."""
     console = _stdout_console()
     console.print(
         f"Execution {visible(report.execution_arn)}: {report.status}, {report.events} events, "
@@ -140,17 +149,16 @@ def render_report(report: ExecutionReport, *, with_data: bool) -> None:
         markup=False,
         soft_wrap=True,
     )
-    console.print(_sizes_table(report.visits))
-    pointers = [
-        line
-        for visit in report.visits
-        for side, data in visit.sides()
-        for ref in data.references
-        for line in _pointer_lines(visit, side, ref)
-    ]
-    console.print("Pointers" if pointers else "No pointers in the inspected states.")
-    for line in pointers:
-        console.print(visible(line), markup=False, soft_wrap=True)
+    console.print(_sizes_table(report_rows(report.visits, expand=expand)))
+    payloads = report_payloads(report.visits)
+    console.print(
+        "Pointers (each payload once, with the states that carried it)"
+        if payloads
+        else "No pointers in the inspected states."
+    )
+    for payload in payloads:
+        for line in _payload_lines(payload):
+            console.print(visible(line), markup=False, soft_wrap=True)
     for error in report.errors:
         console.print(f"error: {visible(error)}", style="red", markup=False, soft_wrap=True)
     if with_data:
@@ -161,41 +169,85 @@ def render_report(report: ExecutionReport, *, with_data: bool) -> None:
                     print_json(data.document, raw=False)
 
 
-def _sizes_table(visits: Sequence[StateVisit]) -> Table:
-    table = Table(title="State inputs and outputs", title_justify="left")
+_PLAIN: Final = ("Inline bytes", "% of limit")
+
+
+def _sizes_table(rows: Sequence[Row]) -> Table:
+    grouped = any(row.grouped for row in rows)
+    table = Table(
+        title="State inputs and outputs",
+        title_justify="left",
+        caption="[*]: a state's runs in a Map's iterations; bytes and % are the largest run's, "
+        "Min and P95 the smallest and 95th percentile (--expand lists every run)"
+        if grouped
+        else None,
+        caption_justify="left",
+    )
     table.add_column("State", no_wrap=True)
     table.add_column("Side", no_wrap=True)
-    for name in ("Inline bytes", "% of limit", "Pointers", "Resolved bytes"):
+    columns = ("Runs", *_PLAIN, "Min", "P95") if grouped else _PLAIN
+    for name in (*columns, "Pointers", "Resolved bytes"):
         table.add_column(name, justify="right", no_wrap=True)
-    for visit in visits:
-        for side, data in visit.sides():
-            table.add_row(escape(visible(visit.label)), side, *_size_cells(data))
+    for row in rows:
+        for side, stats in row.sides():
+            table.add_row(
+                escape(visible(row.label)),
+                side,
+                *_size_cells(stats, grouped_table=grouped, grouped=row.grouped),
+            )
     return table
 
 
-def _size_cells(data: StateData) -> tuple[str, str, str, str]:
-    pct = data.percent_of_limit
-    style = "red" if pct > 100 else "yellow" if pct >= 75 else ""
-    return (
-        _bytes(data.inline_bytes),
-        f"[{style}]{pct:.1f}%[/]" if style else f"{pct:.1f}%",
-        str(len(data.references)),
-        "error" if data.error else _bytes(data.resolved_bytes),
-    )
+def _size_cells(stats: SideStats, *, grouped_table: bool, grouped: bool) -> tuple[str, ...]:
+    pct = stats.percent_of_limit
+    style = "red" if pct > 100 else "yellow" if pct >= NEAR_LIMIT_PERCENT else ""
+    percent = f"[{style}]{pct:.1f}%[/]" if style else f"{pct:.1f}%"
+    if stats.errors == stats.runs:
+        resolved = "error"
+    elif stats.errors:
+        resolved = f"{_bytes(stats.resolved_max_bytes)} ({stats.errors} error(s))"
+    else:
+        resolved = _bytes(stats.resolved_max_bytes)
+    sizes: tuple[str, ...] = (_bytes(stats.max_bytes), percent)
+    if grouped_table and grouped:
+        sizes = (str(stats.runs), *sizes, _bytes(stats.min_bytes), _bytes(stats.p95_bytes))
+    elif grouped_table:  # a single run's count, min and p95 say nothing: left blank
+        sizes = ("", *sizes, "", "")
+    return (*sizes, str(stats.pointers), resolved)
 
 
-def _pointer_lines(visit: StateVisit, side: str, ref: Reference) -> list[str]:
+def _payload_lines(payload: Payload) -> list[str]:
     # The address gets a line of its own: keys stay whole and copyable at any terminal width
     # (a table column would fold them).
-    facts = [f"list of {ref.pointer.count} elements" if ref.is_list else ref.kind]
-    if ref.stored_bytes is not None:
-        facts.append(f"{ref.stored_bytes:,} bytes stored")
-    if ref.resolved_bytes is not None:
-        facts.append(f"{ref.resolved_bytes:,} bytes resolved")
-    return [
-        f"  {visit.label} {side} {ref.jsonpath}: {', '.join(facts)}",
-        f"    {ref.pointer.describe()}",
-    ]
+    lines = [f"  {payload.address}", f"    {payload_facts(payload)}"]
+    for carrier in payload.carriers:
+        runs = f" ({carrier.runs} runs)" if carrier.runs > 1 else ""
+        lines.append(f"    in {carrier.state} {carrier.side} {', '.join(carrier.paths)}{runs}")
+    return lines
+
+
+#: How the kinds of reference to a whole list read in the pointer list.
+_LISTS: Final = {"list": "list", "py2sfn-list": "py2sfn list", "map-results": "Map results"}
+
+
+def payload_facts(payload: Payload) -> str:
+    """What a payload is and its sizes, in words: ``list of 40 elements, 2,230,585 bytes
+    resolved``."""
+    facts = []
+    whole = next((_LISTS[kind] for kind in payload.kinds if kind in _LISTS), None)
+    if whole:
+        facts.append(f"{whole} of {payload.count} elements" if payload.count else whole)
+    elif payload.elements:
+        facts.append(f"{payload.elements} of {payload.count or '?'} list elements")
+    else:
+        facts.append(", ".join(payload.kinds))
+    if payload.stored_bytes is not None:
+        facts.append(f"{payload.stored_bytes:,} bytes stored")
+    if payload.resolved_bytes is not None:
+        facts.append(f"{payload.resolved_bytes:,} bytes resolved")
+    if payload.refused:
+        facts.append("refused by the allow-list")
+    return ", ".join(facts)
 
 
 def _bytes(value: int | None) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypedDict
 
 from .._hydrate import resolve as resolve_references
 from .._identity import ExecutionIdentity
@@ -41,12 +41,7 @@ def parse_reference(
 ) -> Reference | None:
     """The reference ``node`` is (py2sfn ``put_item`` results included), or ``None``."""
     return wire_parse_reference(
-        node,
-        path=path,
-        default_table=default_table,
-        py2sfn_results=True,
-        result_writer=False,
-        map_results=default_table is not None,
+        node, path=path, default_table=default_table, **_operator_shapes(default_table)
     )
 
 
@@ -58,10 +53,24 @@ def find_references(
         document,
         default_table=default_table,
         namespace=namespace,
-        py2sfn_results=True,
-        result_writer=False,
-        map_results=default_table is not None,
+        **_operator_shapes(default_table),
     )
+
+
+class _Shapes(TypedDict):
+    py2sfn_results: bool
+    result_writer: bool
+    map_results: bool
+
+
+def _operator_shapes(default_table: str | None) -> _Shapes:
+    """The reference shapes an operator looks at: py2sfn ``put_item`` results too (which the
+    decorator leaves alone), Map results when a table is known, not ResultWriter manifests."""
+    return {
+        "py2sfn_results": True,
+        "result_writer": False,
+        "map_results": default_table is not None,
+    }
 
 
 def resolve(
