@@ -2,7 +2,8 @@
 
 Each input of the issue (a list count of 2**31 - 1, an S3 object far larger than its pointer, a
 gzip bomb, a result nested 1,000 deep, ResultWriter output over the cap) must give a library
-error within a second and without allocating more than its cap. Time and memory are measured
+error before the work grows with it: no more requests than its bounds and no more memory than
+its cap (work, not wall time, so a loaded machine cannot fail them). Memory is measured
 around the call only (``tracemalloc`` sees every Python allocation, the bodies botocore and
 zlib hand back included).
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,9 +54,8 @@ NAMESPACE = "run-42.6eec097a"
 
 @dataclass
 class Spent:
-    """What a block took: wall time and the peak of Python allocations."""
+    """What a block took: the peak of Python allocations (work, not time: no timed asserts)."""
 
-    seconds: float = 0.0
     peak_bytes: int = 0
 
 
@@ -64,11 +63,9 @@ class Spent:
 def measured() -> Iterator[Spent]:
     spent = Spent()
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         yield spent
     finally:
-        spent.seconds = time.perf_counter() - start
         spent.peak_bytes = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
 
@@ -141,7 +138,7 @@ def test_a_list_pointer_counting_two_billion_is_refused_before_any_request(allow
     """GIVEN a 200-byte event whose list pointer says count 2**31 - 1
     WHEN a decorated handler is invoked
     THEN a library error (PayloadTooLargeError, or PointerNotAllowedError for a foreign table)
-    within a second, with no request and no per-element work."""
+    with no request and no per-element work."""
     repo = memory_repo()
     table = TABLE if allowed else "other-table"
     event = {
@@ -156,15 +153,14 @@ def test_a_list_pointer_counting_two_billion_is_refused_before_any_request(allow
     expected = PayloadTooLargeError if allowed else PointerNotAllowedError
     with measured() as spent, pytest.raises(expected):
         handler(event, FakeLambdaContext())
-    assert spent.seconds < 1.0
     assert spent.peak_bytes < 5 * MIB
     assert requests(repo) == {}
 
 
 def test_a_list_pointer_counting_three_million_costs_what_the_partition_holds() -> None:
     """GIVEN a count of 3,000,000 under the cap, naming an empty partition of the execution
-    WHEN hydrated THEN NoItemFound saying how many are missing, from one Query, in well under a
-    second (the missing indices are not listed one by one)."""
+    WHEN hydrated THEN NoItemFound saying how many are missing, from one Query, in little memory
+    (the missing indices are not listed one by one)."""
     repo = memory_repo()
     event = {
         "rows": list_pointer(3_000_000, key=f"{NAMESPACE}:rows"),
@@ -172,7 +168,6 @@ def test_a_list_pointer_counting_three_million_costs_what_the_partition_holds() 
     }
     with measured() as spent, pytest.raises(SfnOffloadError, match="3000000 missing"):
         hydrate(event, repo)
-    assert spent.seconds < 1.0
     assert spent.peak_bytes < 5 * MIB
     assert requests(repo) == {"dynamodb.query": 1}
 
@@ -198,7 +193,7 @@ def test_the_cli_refuses_to_show_a_list_counting_two_billion(
         result = CliRunner().invoke(cli, ["show", pointer, "--table", moto_resources.table])
     assert result.exit_code == EXIT_DATA, result.output
     assert "hydration cap" in result.stderr
-    assert spent.seconds < 1.0
+    assert spent.peak_bytes < 50 * MIB  # not 2**31 placeholders
 
 
 def test_the_cli_parses_a_huge_list_reference_without_expanding_it() -> None:
@@ -247,7 +242,7 @@ class HugeObjectS3:
 @pytest.mark.parametrize("content_length", [True, False], ids=["content-length", "no-length"])
 def test_an_s3_object_larger_than_its_pointer_is_not_read(content_length: bool) -> None:
     """GIVEN a pointer saying size 10 whose S3 object holds 150 MB
-    WHEN hydrated THEN IntegrityError within a second: with ContentLength the body is not read
+    WHEN hydrated THEN IntegrityError: with ContentLength the body is not read
     at all, without it no more than one byte past the 10."""
     s3 = HugeObjectS3(150 * MIB, content_length=content_length)
     repo = PayloadRepository(
@@ -259,7 +254,6 @@ def test_an_s3_object_larger_than_its_pointer_is_not_read(content_length: bool) 
 
     with measured() as spent, pytest.raises(IntegrityError, match="it was not read") as caught:
         hydrate({"report": pointer, "sfn_execution_arn": EXECUTION_ARN}, repo)
-    assert spent.seconds < 1.0
     assert spent.peak_bytes < 2 * MIB
     assert s3.body.read_bytes == (0 if content_length else 11)
     assert s3.body.closed
@@ -319,7 +313,7 @@ def _bomb(megabytes: int) -> bytes:
 def test_a_gzip_bomb_stops_at_the_default_cap(inflated_mb: int, context: Any, cap: int) -> None:
     """GIVEN a json+gzip payload inflating to 400 MB (2 GB), with every digest right
     WHEN a decorated handler hydrates it with default settings
-    THEN PayloadTooLargeError once the inflated bytes pass the cap: within a second, and never
+    THEN PayloadTooLargeError once the inflated bytes pass the cap, and never
     more memory than the cap."""
     body = _bomb(inflated_mb)
     repo = memory_repo()
@@ -334,7 +328,6 @@ def test_a_gzip_bomb_stops_at_the_default_cap(inflated_mb: int, context: Any, ca
     event = {"bomb": pointer, "sfn_execution_arn": EXECUTION_ARN}
     with measured() as spent, pytest.raises(PayloadTooLargeError, match="inflates past"):
         handler(event, context)
-    assert spent.seconds < 1.0
     # the cap, one megabyte piece past it, and what is left of the compressed input
     assert spent.peak_bytes < cap + 2 * MIB + 2 * len(body)
 
