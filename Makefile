@@ -11,12 +11,13 @@ DEMO_STAMP := $(DEMO_VENV)/.installed
 # pytest workers for `make unit`
 JOBS   ?= 2
 
-.PHONY: help install test lint typecheck unit demo bench docs clean
+.PHONY: help install test lint typecheck unit demo bench bench-scale docs clean
 
 help:
 	@echo "make demo   - run the order-report state machine in moto (no AWS account)"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmark smoke test, then the benchmarks under bench/"
+	@echo "make bench-scale - a Distributed Map of 100,000 children in the local kit (~30 min)"
 	@echo "make docs   - refill README/docs code blocks from their snippet files"
 
 # Reinstall whenever the project's metadata changes.
@@ -54,6 +55,10 @@ bench: $(STAMP)
 	$(PY) -m pytest -m bench tests/test_bench_smoke.py
 	$(PY) bench/run.py
 	$(PY) bench/maps.py
+
+# Not part of `make bench` (five minutes at most): 100,000 child executions take about 30.
+bench-scale: $(STAMP)
+	$(PY) bench/scale.py
 
 # Refill the code blocks of README.md and docs/ from the snippet files they name.
 docs: $(STAMP)

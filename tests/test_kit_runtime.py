@@ -291,3 +291,37 @@ def test_a_map_runs_at_most_40_iterations_at_once_in_item_order(
     definition["States"]["Each"]["MaxConcurrency"] = 3
     assert local_sfn.run(definition, items[:30]).output == [n * 2 for n in range(30)]
     assert 1 < peak[0] <= 3
+
+
+@pytest.mark.parametrize("writer", [False, True], ids=["no-ResultWriter", "ResultWriter"])
+def test_a_distributed_maps_result_list_counts_unless_a_result_writer_exports_it(
+    local_sfn: LocalStepFunctions, writer: bool
+) -> None:
+    """GIVEN 100 children returning 3,000 bytes each (300,000 bytes of results) and a
+    ResultSelector that keeps only their count WHEN the Map has no ResultWriter THEN it fails
+    with States.DataLimitExceeded, as on AWS (the list counts before ResultSelector); with a
+    ResultWriter the results go to S3 and the execution succeeds."""
+    local_sfn.register("work", lambda event, context: "r" * 3_000)
+    each = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "W",
+        "States": {"W": {"Type": "Task", "Resource": "${work}", "End": True}},
+    }
+    the_map: dict[str, Any] = {
+        "Type": "Map",
+        "ItemProcessor": each,
+        "ResultSelector": {"count.$": "States.ArrayLength($)"},
+        "End": True,
+    }
+    if writer:
+        the_map["ResultWriter"] = {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": local_sfn.bucket, "Prefix": "results"},
+        }
+        del the_map["ResultSelector"]
+    run = local_sfn.run({"StartAt": "Each", "States": {"Each": the_map}}, list(range(100)))
+    if writer:
+        assert run.status == "SUCCEEDED", run.cause
+        assert set(run.output) == {"MapRunArn", "ResultWriterDetails"}
+    else:
+        assert (run.status, run.error) == ("FAILED", "States.DataLimitExceeded")

@@ -23,6 +23,7 @@ from .envelope import install_invoke_envelope, remember_request_id
 from .execution import Execution, wait_for
 from .jsonata_eval import install_jsonata
 from .lambdas import FakeLambdaContext, call_handler, install_invoke_hook, stub_code
+from .map_results import install_map_result_check
 from .map_workers import install_map_worker_cap
 from .patching import Patches
 from .quotas import QuotaWarning, install_size_check, state_bytes
@@ -156,6 +157,7 @@ class LocalStepFunctions:
         install_call_counter(self._patches, self._count_call)
         install_client_cache(self._patches)
         install_map_worker_cap(self._patches)
+        install_map_result_check(self._patches)
 
     def _create_resources(self) -> None:
         # The same table and bucket `sfn-offload setup` creates: py2sfn key schema with TTL on
