@@ -15,7 +15,7 @@ import pytest
 from sfn_offload import state_offload
 from sfn_offload.budget import ENVELOPE_BYTES, STATE_LIMIT_BYTES
 from sfn_offload.errors import QuotaExceededError, SfnOffloadError
-from sfn_offload.testing import LocalStepFunctions, QuotaWarning
+from sfn_offload.testing import LocalStepFunctions, QuotaWarning, map_workers
 from sfn_offload.testing.map_workers import MAX_MAP_WORKERS
 from sfn_offload.testing.quotas import state_bytes
 from sfn_offload.wire import is_pointer
@@ -325,3 +325,23 @@ def test_a_distributed_maps_result_list_counts_unless_a_result_writer_exports_it
         assert set(run.output) == {"MapRunArn", "ResultWriterDetails"}
     else:
         assert (run.status, run.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+@pytest.mark.parametrize("mode", ["INLINE", "DISTRIBUTED"])
+def test_one_worker_runs_thousands_of_iterations_without_deep_recursion(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """GIVEN the kit's Map workers capped at 1 (moto's worker takes each next job by calling
+    itself) WHEN a Map runs 3,000 iterations THEN it succeeds in order: the kit runs those calls
+    as a loop, so 100,000 children on 40 workers stay far from Python's recursion limit."""
+    monkeypatch.setattr(map_workers, "MAX_MAP_WORKERS", 1)
+    each = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    each["ProcessorConfig"] = {"Mode": mode, "ExecutionType": "STANDARD"}
+    definition = {
+        "StartAt": "Each",
+        "States": {"Each": {"Type": "Map", "ItemProcessor": each, "End": True}},
+    }
+    with LocalStepFunctions() as kit:
+        run = kit.run(definition, list(range(3_000)), timeout=300)
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.output == list(range(3_000))
