@@ -52,7 +52,9 @@ def handlers(count: int, size: int) -> dict[str, Any]:
     def measure(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         return {"doc": event["doc"], "blob": "y" * size}
 
-    @state_offload
+    # 100,000 ResultWriter records are some 33 MB of result files: more than a 128 MB function's
+    # default hydration cap (a quarter of its memory), so this task says how much it may read.
+    @state_offload(max_hydrate_bytes=256 * 2**20)
     def summarize(event: dict[str, Any], context: TaskContext) -> dict[str, Any]:
         measured = event["measured"]  # the ResultWriter manifest, hydrated to every output
         in_order = [m["doc"] for m in measured] == list(range(count))
