@@ -55,6 +55,7 @@ from py2sfn_task_tools.state_data_client import (  # noqa: E402
 )
 
 from sfn_offload import OffloadConfig, StateDataClient, state_offload  # noqa: E402
+from sfn_offload._identity import resolve_identity  # noqa: E402
 from sfn_offload.storage import AwsClients, PayloadRepository  # noqa: E402
 from sfn_offload.wire import Pointer  # noqa: E402
 
@@ -277,7 +278,9 @@ def _stored_list(
     (setup, not measured). Returns the values, the namespace and what each layout's partition
     holds (see :meth:`Admin.partition`)."""
     values = common.list_values(args.n, args.size, args.large, args.large_size)
-    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    # The lists are written in the reading execution's namespace, as a task of the same
+    # execution writes them: a list without a digest is only read there (#14).
+    namespace = resolve_identity({"sfn_execution_arn": EXECUTION_ARN}, None).namespace
     admin.fresh()
     setup = _sfn_repository(admin.moto_url, RequestCounter())
     sfn = StateDataClient(TABLE, namespace, s3_bucket=BUCKET, repository=setup)

@@ -186,6 +186,7 @@ def hydrate_cpu(pointers: int, repeat: int) -> dict[str, Any]:
     import time
 
     from sfn_offload import StateDataClient, hydrate
+    from sfn_offload._identity import resolve_identity
     from sfn_offload.wire import Pointer
 
     repo = _memory_repository()
@@ -197,8 +198,10 @@ def hydrate_cpu(pointers: int, repeat: int) -> dict[str, Any]:
         for i, p in enumerate(payloads)
     ]
     value_event = {"sfn_execution_arn": EXECUTION_ARN, "results": values}
-    StateDataClient(TABLE, "run-42", repository=repo).put_items("rows", payloads)
-    list_pointer = Pointer("dynamodb", TABLE, "run-42:rows", count=pointers)
+    # In the reading execution's namespace: a list without a digest is only read there (#14).
+    namespace = resolve_identity({"sfn_execution_arn": EXECUTION_ARN}, None).namespace
+    StateDataClient(TABLE, namespace, repository=repo).put_items("rows", payloads)
+    list_pointer = Pointer("dynamodb", TABLE, f"{namespace}:rows", count=pointers)
     list_event = {"sfn_execution_arn": EXECUTION_ARN, "rows": list_pointer.to_dict(with_items=True)}
     bodies = [json.dumps(p, separators=(",", ":")).encode() for p in payloads]
     assert hydrate(value_event, repo)["results"] == payloads
