@@ -17,7 +17,7 @@ from ..errors import QuotaExceededError
 from ..wire.codec import runtime_text
 from .aws_calls import install_call_counter, kit_requests
 from .definition import definition_text
-from .engine_clients import install_client_cache
+from .engine_clients import install_client_cache, install_jsonpath_cache
 from .envelope import install_invoke_envelope, remember_request_id
 from .execution import Execution, wait_for
 from .jsonata_eval import install_jsonata
@@ -143,6 +143,7 @@ class LocalStepFunctions:
         install_result_writer(self._patches, lambda: self.client("s3"))
         install_call_counter(self._patches, self._count_call)
         install_client_cache(self._patches)
+        install_jsonpath_cache(self._patches)
 
     def _create_resources(self) -> None:
         # The same table and bucket `sfn-offload setup` creates: py2sfn key schema with TTL on
