@@ -2,11 +2,14 @@
 
 Writes ``bench/results/latest.md`` and ``bench/results/latest.json`` and prints PASS/FAIL per
 target. A missed target is a result, not an error: the exit code is 0 unless the benchmark itself
-fails. ``--quick`` runs every measurement with small counts (a smoke run, ~1 min).
+fails. ``--quick`` runs every measurement with small counts (a smoke run, ~1 min). ``--maps``
+(what ``make bench`` passes) also runs ``bench/maps.py``, alongside the measurements that CPU
+time, peak memory or counts measure; the wall-clock ones (import time, the AWS comparisons) run
+after it, alone. A full run into ``bench/results`` also rewrites README.md's targets table.
 
 See ``bench/README.md`` for what each measurement does and how to read it. The parts: ``plan``
 (how much to measure), ``offload_worker``, ``local_bench`` and ``aws_runs`` (the measurements),
-``targets`` (goals and verdicts), ``report`` (the Markdown).
+``targets`` (goals and verdicts), ``report`` and ``report_local`` (the Markdown).
 """
 
 from __future__ import annotations
