@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import NOT_RESULTS  # noqa: E402
+
 from examples.maps import handlers  # noqa: E402
 from sfn_offload import TaskContext, state_offload  # noqa: E402
 from sfn_offload.budget import STATE_LIMIT_BYTES  # noqa: E402
@@ -165,7 +167,17 @@ def _commit() -> str:
     )
     commit = out.stdout.strip() or "unknown"
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "src", "bench", "examples", "pyproject.toml"],
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--",
+            "src",
+            "bench",
+            "examples",
+            "pyproject.toml",
+            NOT_RESULTS,
+        ],
         check=False,
         capture_output=True,
         text=True,

@@ -227,7 +227,9 @@ def _meta(quick: bool) -> dict[str, Any]:
     try:
         commit = _git("rev-parse", "--short", "HEAD")
         # Results are only worth a commit id if the code measured is that commit's.
-        if _git("status", "--porcelain", "--", "src", "bench", "pyproject.toml"):
+        if _git(
+            "status", "--porcelain", "--", "src", "bench", "pyproject.toml", common.NOT_RESULTS
+        ):
             commit += " (with uncommitted changes)"
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
