@@ -16,7 +16,7 @@ JOBS   ?= 2
 help:
 	@echo "make demo   - run the order-report state machine in moto (no AWS account)"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make bench  - run the benchmarks under bench/ (about 5 minutes on 2 cores)"
+	@echo "make bench  - run the benchmarks under bench/ (about 6 minutes on 2 cores)"
 	@echo "make docs   - refill README/docs code blocks from their snippet files"
 
 # Reinstall whenever the project's metadata changes.

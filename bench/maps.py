@@ -117,6 +117,7 @@ def measure(shape: str, count: int, size: int) -> dict[str, Any]:
             "result_bytes": size,
             "status": run.status,
             "error": run.error,
+            "cause": (run.cause or "")[:4000],  # in maps.json, for a row that failed
             "largest_state_bytes": largest,
             "history_events": len(run.history),
             "requests": {f"{s}.{op}": n for (s, op), n in sorted(kit.aws_calls.items())},
