@@ -29,7 +29,6 @@ cross-check. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import math
 import os
@@ -41,6 +40,7 @@ from typing import Any
 
 import boto3
 import common
+from aws_harness import Admin, Impl, counted_session, summary, timed
 from common import BUCKET, TABLE
 from floor import Floor
 
@@ -55,145 +55,11 @@ from py2sfn_task_tools.state_data_client import (  # noqa: E402
 )
 
 from sfn_offload import OffloadConfig, StateDataClient, state_offload  # noqa: E402
+from sfn_offload._identity import resolve_identity  # noqa: E402
 from sfn_offload.storage import AwsClients, PayloadRepository  # noqa: E402
 from sfn_offload.wire import Pointer  # noqa: E402
 
 EXECUTION_ARN = f"arn:aws:states:{common.REGION}:{common.ACCOUNT_ID}:execution:bench:run-1"
-
-
-def _session(counter: RequestCounter) -> boto3.session.Session:
-    session = boto3.session.Session(region_name=common.REGION)
-    counter.attach(session)
-    return session
-
-
-def _bench_keys(counts: dict[str, int]) -> dict[str, int]:
-    """RequestCounter's keys (``"DynamoDB.Query"``) as the results spell them
-    (``"dynamodb:Query"``)."""
-    out: dict[str, int] = {}
-    for key, count in counts.items():
-        service, _, operation = key.partition(".")
-        out[f"{service.lower()}:{operation}"] = count
-    return out
-
-
-def _value_bytes(value: dict[str, Any]) -> int:
-    """An attribute value's size as DynamoDB counts it (strings and numbers as text, binary as
-    bytes): the attributes the library writes are S, N and B."""
-    ((kind, data),) = value.items()
-    return len(data) if kind == "B" else len(str(data).encode())
-
-
-class Admin:
-    """Uncounted clients on the moto server itself: reset, create, verify."""
-
-    def __init__(self, moto_url: str) -> None:
-        self.moto_url = moto_url
-        session = boto3.session.Session(region_name=common.REGION)
-        self.dynamodb = session.client("dynamodb", endpoint_url=moto_url)
-        self.s3 = session.client("s3", endpoint_url=moto_url)
-
-    def fresh(self) -> None:
-        common.reset_moto(self.moto_url)
-        common.create_resources(self.dynamodb, self.s3)
-
-    def count_items(self, partition_key: str) -> int:
-        kwargs: dict[str, Any] = {
-            "TableName": TABLE,
-            "KeyConditionExpression": "partition_key = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": partition_key}},
-            "Select": "COUNT",
-        }
-        total = 0
-        while True:
-            page = self.dynamodb.query(**kwargs)
-            total += page["Count"]
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def partition(self, partition_key: str) -> dict[str, int]:
-        """What a partition holds: its items' bytes as DynamoDB counts them (attribute names
-        and values), the Query pages moto returns for it (at most 1,000,000 bytes of items
-        each, as DynamoDB's 1 MB), its items and the S3 objects they name."""
-        kwargs: dict[str, Any] = {
-            "TableName": TABLE,
-            "KeyConditionExpression": "partition_key = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": partition_key}},
-        }
-        out = {"item_bytes": 0, "query_pages": 0, "items": 0, "s3_objects": 0}
-        while True:
-            page = self.dynamodb.query(**kwargs)
-            out["query_pages"] += 1
-            for item in page["Items"]:
-                out["items"] += 1
-                out["s3_objects"] += "s3_key" in item
-                out["item_bytes"] += sum(
-                    len(name.encode()) + _value_bytes(value) for name, value in item.items()
-                )
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def count_objects(self) -> int:
-        total = 0
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
-            total += page.get("KeyCount", 0)
-        return total
-
-
-# --------------------------------------------------------------------------------------------
-# measurements
-# --------------------------------------------------------------------------------------------
-
-
-class Impl:
-    """One implementation under measurement: how to run it, its counter, what each run took."""
-
-    def __init__(self, name: str, counter: RequestCounter, run: Callable[[str], Any]) -> None:
-        self.name = name
-        self.counter = counter
-        self.run = run
-        self.times: list[float] = []
-        self.cpu: list[float] = []  # client CPU (all threads of this process)
-        self.requests: list[dict[str, int]] = []
-        self.wire: list[dict[str, int] | None] = []
-        self.library: list[dict[str, int]] = []
-
-
-def _timed(impl: Impl, label: str, endpoint: str, proxied: bool, library: bool = False) -> Any:
-    """Run ``impl`` once, timed; record its requests (and, with ``library``, its API calls)."""
-    before = impl.counter.attempts
-    calls_before = impl.counter.calls
-    wire_before = common.proxy_stats(endpoint) if proxied else None
-    gc.collect()  # every implementation starts from a clean heap
-    cpu = time.process_time()
-    start = time.perf_counter()
-    result = impl.run(label)
-    impl.times.append(time.perf_counter() - start)
-    impl.cpu.append(time.process_time() - cpu)
-    wire_after = common.proxy_stats(endpoint) if proxied else None
-    impl.requests.append(common.diff(_bench_keys(impl.counter.attempts), _bench_keys(before)))
-    if wire_before is not None and wire_after is not None:
-        impl.wire.append(common.diff(wire_after, wire_before))
-    if library:
-        impl.library.append(common.diff(_bench_keys(impl.counter.calls), _bench_keys(calls_before)))
-    return result
-
-
-def _summary(impl: Impl) -> dict[str, Any]:
-    first = impl.requests[0] if impl.requests else {}
-    return {
-        "times_s": [round(t, 4) for t in impl.times],
-        "median_s": round(common.median(impl.times), 4),
-        "client_cpu_s": round(common.median(impl.cpu), 4),
-        "requests": first,
-        "requests_total": sum(first.values()),
-        "requests_stable": all(r == first for r in impl.requests),
-        "wire_requests": impl.wire[0] if impl.wire else None,
-        "wire_total": sum(impl.wire[0].values()) if impl.wire else None,
-        "library_counted": impl.library[0] if impl.library else None,
-    }
 
 
 def _sfn_repository(endpoint: str, counter: RequestCounter) -> PayloadRepository:
@@ -201,7 +67,7 @@ def _sfn_repository(endpoint: str, counter: RequestCounter) -> PayloadRepository
         table=TABLE, bucket=BUCKET, endpoint_urls={"dynamodb": endpoint, "s3": endpoint}
     )
     clients = AwsClients(
-        boto3_session=_session(counter),
+        boto3_session=counted_session(counter),
         endpoint_urls=config.endpoint_urls,
         max_pool_connections=config.max_workers,
     )
@@ -217,7 +83,7 @@ def fanout(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     namespace = f"bench-{uuid.uuid4().hex[:8]}"
 
     floor_counter = RequestCounter()
-    floor = Floor(args.endpoint, _session(floor_counter))
+    floor = Floor(args.endpoint, counted_session(floor_counter))
     sfn_counter = RequestCounter()
     repo = _sfn_repository(args.endpoint, sfn_counter)
     sfn = StateDataClient(TABLE, namespace, s3_bucket=BUCKET, repository=repo)
@@ -240,7 +106,7 @@ def fanout(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
                     "sfn-offload": lambda: sfn.put_items("warm", warm),
                     "py2sfn": lambda: py2sfn.put_items("warm", warm),
                 }[name]()
-            _timed(impl, key, args.endpoint, args.proxied, library=name == "sfn-offload")
+            timed(impl, key, args.endpoint, args.proxied, library=name == "sfn-offload")
             if rep == 0:
                 stored = admin.count_items(f"{namespace}:{key}")
                 if stored != len(items):
@@ -254,7 +120,7 @@ def fanout(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
         "case": args.case,
         "n": len(items),
         "element_bytes": int(element_bytes),
-        "impls": {name: _summary(impl) for name, impl in runs.items()},
+        "impls": {name: summary(impl) for name, impl in runs.items()},
     }
 
 
@@ -277,7 +143,9 @@ def _stored_list(
     (setup, not measured). Returns the values, the namespace and what each layout's partition
     holds (see :meth:`Admin.partition`)."""
     values = common.list_values(args.n, args.size, args.large, args.large_size)
-    namespace = f"bench-{uuid.uuid4().hex[:8]}"
+    # The lists are written in the reading execution's namespace, as a task of the same
+    # execution writes them: a list without a digest is only read there (#14).
+    namespace = resolve_identity({"sfn_execution_arn": EXECUTION_ARN}, None).namespace
     admin.fresh()
     setup = _sfn_repository(admin.moto_url, RequestCounter())
     sfn = StateDataClient(TABLE, namespace, s3_bucket=BUCKET, repository=setup)
@@ -318,9 +186,9 @@ def whole_list(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     }
 
     floor_counter = RequestCounter()
-    floor = Floor(args.endpoint, _session(floor_counter))
+    floor = Floor(args.endpoint, counted_session(floor_counter))
     layout_counter = RequestCounter()
-    layout_floor = Floor(args.endpoint, _session(layout_counter))
+    layout_floor = Floor(args.endpoint, counted_session(layout_counter))
     decorator_counter = RequestCounter()
     decorator = _decorated(_sfn_repository(args.endpoint, decorator_counter))
     client_counter = RequestCounter()
@@ -351,7 +219,7 @@ def whole_list(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
         "large_bytes": args.large_size,
         "stored": stored["sfn-offload"],
         "stored_py2sfn": stored["py2sfn"],
-        "impls": {name: _summary(impl) for name, impl in runs.items()},
+        "impls": {name: summary(impl) for name, impl in runs.items()},
     }
 
 
@@ -360,27 +228,10 @@ def element(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     the list by a stride prime to its length (so about the list's share of them are in S3)."""
     values, namespace, stored = _stored_list(args, admin)
     indices = [k * 7919 % len(values) for k in range(args.iterations)]
-    lists = {"rows": len(values), "warm": 3}
-    refs = {
-        key: Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n).to_dict()
-        for key, n in lists.items()
-    }
     picks = {"rows": indices, "warm": [0, 1, 2]}
-
-    def events(key: str) -> list[dict[str, Any]]:
-        # What a Map's ItemSelector passes each iteration: the list's constant-size ref and
-        # the iteration's index.
-        return [
-            {
-                "sfn_execution_arn": EXECUTION_ARN,
-                "data": {"sfn_offload_list": refs[key], "sfn_offload_index": i},
-            }
-            for i in picks[key]
-        ]
-
-    decorator_events = {key: events(key) for key in lists}
+    decorator_events = _element_events(namespace, {"rows": len(values), "warm": 3}, picks)
     floor_counter = RequestCounter()
-    floor = Floor(args.endpoint, _session(floor_counter))
+    floor = Floor(args.endpoint, counted_session(floor_counter))
     decorator_counter = RequestCounter()
     decorator = _decorated(_sfn_repository(args.endpoint, decorator_counter))
     client_counter = RequestCounter()
@@ -428,7 +279,28 @@ def element(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
         "large": args.large,
         "large_bytes": args.large_size,
         "stored": stored["sfn-offload"],
-        "impls": {name: _summary(impl) for name, impl in runs.items()},
+        "impls": {name: summary(impl) for name, impl in runs.items()},
+    }
+
+
+def _element_events(
+    namespace: str, lists: dict[str, int], picks: dict[str, list[int]]
+) -> dict[str, list[dict[str, Any]]]:
+    """What a Map's ItemSelector passes each iteration: the list's constant-size ref and the
+    iteration's index, per list."""
+    refs = {
+        key: Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n).to_dict()
+        for key, n in lists.items()
+    }
+    return {
+        key: [
+            {
+                "sfn_execution_arn": EXECUTION_ARN,
+                "data": {"sfn_offload_list": refs[key], "sfn_offload_index": i},
+            }
+            for i in picks[key]
+        ]
+        for key in lists
     }
 
 
@@ -438,7 +310,7 @@ def _repeat(args: argparse.Namespace, runs: dict[str, Impl], expected: list[Any]
         for name, impl in runs.items():
             if rep >= (args.slow_reps if name == "py2sfn" else args.reps):
                 continue
-            got = _timed(impl, "rows", args.endpoint, args.proxied, library=True)
+            got = timed(impl, "rows", args.endpoint, args.proxied, library=True)
             if rep == 0 and got != expected:
                 raise RuntimeError(f"{name} did not return the stored values")
             del got

@@ -25,6 +25,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
 
+#: A pathspec for ``git status``: what the benchmark writes is no change to the code measured.
+NOT_RESULTS = ":(exclude)bench/results"
+
 TABLE = "bench-state"
 BUCKET = "bench-payloads"
 REGION = "us-east-1"

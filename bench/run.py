@@ -2,11 +2,14 @@
 
 Writes ``bench/results/latest.md`` and ``bench/results/latest.json`` and prints PASS/FAIL per
 target. A missed target is a result, not an error: the exit code is 0 unless the benchmark itself
-fails. ``--quick`` runs every measurement with small counts (a smoke run, ~1 min).
+fails. ``--quick`` runs every measurement with small counts (a smoke run, ~1 min). ``--maps``
+(what ``make bench`` passes) also runs ``bench/maps.py``, alongside the measurements that CPU
+time, peak memory or counts measure; the wall-clock ones (import time, the AWS comparisons) run
+after it, alone. A full run into ``bench/results`` also rewrites README.md's targets table.
 
 See ``bench/README.md`` for what each measurement does and how to read it. The parts: ``plan``
 (how much to measure), ``offload_worker``, ``local_bench`` and ``aws_runs`` (the measurements),
-``targets`` (goals and verdicts), ``report`` (the Markdown).
+``targets`` (goals and verdicts), ``report`` and ``report_local`` (the Markdown).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -31,7 +35,7 @@ import common
 import local_bench
 from common import BUCKET, LATENCY_MS, ROOT, log
 from plan import QUICK, Plan
-from report import render
+from report import render, write_readme
 from targets import (
     Target,
     cold_start_targets,
@@ -67,12 +71,14 @@ class Sections:
         self.errors: dict[str, str] = {}
         self.targets: list[Target] = []
         self.loads: dict[str, list[float]] = {}
+        self.cpu: dict[str, float] = {}
 
     def run(
         self, key: str, title: str, fn: Callable[[], Any], check: Callable[[Any], list[Target]]
     ) -> None:
         log(f"== {title}")
         t = time.perf_counter()
+        cpu = _cpu_seconds()
         load_before = os.getloadavg()[0]
         try:
             self.results[key] = fn()
@@ -82,10 +88,18 @@ class Sections:
             self.errors[key] = f"{type(exc).__name__}: {str(exc)[:500]}"
             self.results[key] = {"error": self.errors[key]}
         self.loads[key] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        self.cpu[key] = round(_cpu_seconds() - cpu, 1)
         log(
-            f"   ({time.perf_counter() - t:.0f} s, load average {self.loads[key][0]} -> "
-            f"{self.loads[key][1]})"
+            f"   ({time.perf_counter() - t:.0f} s, {self.cpu[key]:.0f} s CPU, load average "
+            f"{self.loads[key][0]} -> {self.loads[key][1]})"
         )
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the workers it has waited for (servers count once
+    they stopped)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def offload_speed(plan: Plan) -> dict[str, Any]:
@@ -112,8 +126,10 @@ def offload_speed(plan: Plan) -> dict[str, Any]:
     )
 
 
-def local_measurements(plan: Plan, sections: Sections) -> None:
-    """In-process and import measurements first, on a quiet machine (no servers running yet)."""
+def cpu_measurements(plan: Plan, sections: Sections) -> None:
+    """What CPU time, peak memory or counts measure, each ratio within one process: these may
+    share the machine with ``bench/maps.py`` (another process's work adds nothing to this
+    process's CPU clock)."""
     sections.run("offload", "1. offload speed", lambda: offload_speed(plan), offload_targets)
     sections.run(
         "hydrate_cpu",
@@ -128,22 +144,26 @@ def local_measurements(plan: Plan, sections: Sections) -> None:
         decorator_targets,
     )
     sections.run(
-        "cold_start",
-        "4. cold start",
-        lambda: local_bench.cold_start(plan.import_repeat),
-        cold_start_targets,
-    )
-    sections.run(
         "storage",
         "5. storage efficiency",
         lambda: local_bench.storage(list(plan.storage_mb)),
         lambda _: [],
     )
+    with common.moto_server() as moto:
+        sections.run(
+            "memory", "9. peak memory", lambda: aws_runs.run_memory(plan, moto), memory_targets
+        )
 
 
-def aws_measurements(plan: Plan, sections: Sections) -> None:
-    """Fan-out, whole lists, Map elements and latency, then peak memory, on one moto server
-    and proxy."""
+def wall_measurements(plan: Plan, sections: Sections) -> None:
+    """What wall-clock time measures: import time, then fan-out, whole lists, Map elements and
+    latency on one moto server and proxy. Run with nothing else of the benchmark running."""
+    sections.run(
+        "cold_start",
+        "4. cold start",
+        lambda: local_bench.cold_start(plan.import_repeat),
+        cold_start_targets,
+    )
     results = sections.results
     with common.moto_server() as moto, common.latency_proxy(moto, LATENCY_MS) as proxy:
         aws: dict[str, Any] = {}
@@ -165,9 +185,29 @@ def aws_measurements(plan: Plan, sections: Sections) -> None:
             except Exception as exc:
                 traceback.print_exc()
                 sections.errors[f"aws_targets_{check.__name__}"] = f"{type(exc).__name__}: {exc}"
-        sections.run(
-            "memory", "9. peak memory", lambda: aws_runs.run_memory(plan, moto), memory_targets
+
+
+class MapsRun:
+    """``bench/maps.py`` in its own processes, alongside :func:`cpu_measurements`: its table
+    reports counts (requests, bytes, events), which sharing the machine does not change."""
+
+    def __init__(self, quick: bool) -> None:
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (read back in wait())
+        args = [common.PYTHON, str(common.BENCH / "maps.py"), *(["--quick"] if quick else [])]
+        self.process = subprocess.Popen(
+            args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, text=True
         )
+
+    def wait(self) -> dict[str, Any]:
+        code = self.process.wait()
+        self.log.seek(0)
+        output = self.log.read()
+        self.log.close()
+        lines = [line for line in output.splitlines() if line.startswith(("==", "maps:", "|"))]
+        log("\n".join(lines))
+        if code != 0:
+            raise RuntimeError(f"bench/maps.py failed with code {code}:\n{output[-4000:]}")
+        return {"exit_code": code}
 
 
 def _meta(quick: bool) -> dict[str, Any]:
@@ -187,7 +227,9 @@ def _meta(quick: bool) -> dict[str, Any]:
     try:
         commit = _git("rev-parse", "--short", "HEAD")
         # Results are only worth a commit id if the code measured is that commit's.
-        if _git("status", "--porcelain", "--", "src", "bench", "pyproject.toml"):
+        if _git(
+            "status", "--porcelain", "--", "src", "bench", "pyproject.toml", common.NOT_RESULTS
+        ):
             commit += " (with uncommitted changes)"
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
@@ -214,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument(
+        "--maps", action="store_true", help="run bench/maps.py alongside (what make bench does)"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else Plan()
     started = time.perf_counter()
@@ -226,8 +271,12 @@ def main(argv: list[str] | None = None) -> int:
             "processes are running, timings (microbenchmarks especially) will be noisy"
         )
     sections = Sections(results)
-    local_measurements(plan, sections)
-    aws_measurements(plan, sections)
+    maps = MapsRun(args.quick) if args.maps else None
+    cpu_measurements(plan, sections)
+    if maps is not None:
+        sections.run("maps", "Map and Parallel at scale (bench/maps.py)", maps.wait, lambda _: [])
+        results.pop("maps", None)
+    wall_measurements(plan, sections)
 
     targets = sorted(
         sections.targets,
@@ -237,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     results["errors"] = sections.errors
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     results["meta"]["load_average_per_section"] = sections.loads
+    results["meta"]["cpu_seconds_per_section"] = sections.cpu
     write_results(args.out, results, targets)
     if sections.errors:
         log(f"bench errors in: {', '.join(sections.errors)}")
@@ -249,6 +299,8 @@ def write_results(out: Path, results: dict[str, Any], targets: list[Target]) -> 
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "latest.md").write_text(render(results))
+    if results["meta"]["mode"] == "full" and out.resolve() == RESULTS.resolve():
+        write_readme(results, ROOT / "README.md")  # the targets table, with the commit id
     log("")
     for t in targets:
         log(f"{'PASS' if t.ok else 'FAIL'}  {t.name}: {t.measured} (goal {t.goal})")

@@ -1,8 +1,9 @@
 """`bench/run.py --quick` runs end to end and reports every measurement (no timing asserted).
 
 Marked ``bench``: deselected from the default run (it runs the whole harness in a subprocess,
-about 40 s of CPU on a loaded 2-core machine, and checks the benchmark rather than the library);
-``make bench`` runs it before the full benchmark.
+about 40 s of CPU on a loaded 2-core machine, and checks the benchmark rather than the library).
+Run it (``pytest -m bench tests/test_bench_smoke.py``) after changing ``bench/``; ``make bench``
+does not: its full run fails the same way on a broken section (exit code 1, the section named).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
 import json
 import time
 from collections.abc import Mapping
@@ -93,6 +95,54 @@ def wait_for(
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's history events, as ``GetExecutionHistory`` returns them.
+
+    Read from moto's backend with the very call its ``GetExecutionHistory`` handler makes, less
+    the round trip through moto's response serializer and botocore's parser: that costs ~0.3 ms
+    of CPU per event (seconds for a Map of thousands of iterations) and changes nothing but the
+    timestamps' type, which are converted here as botocore does (aware datetimes, local zone).
+    Through the API when the backend cannot be reached that way (another moto).
+    """
+    events = _backend_history(execution_arn)
+    if events is not None:
+        return events
+    return _api_history(sfn, execution_arn)
+
+
+def _backend_history(execution_arn: str) -> list[dict[str, Any]] | None:
+    try:
+        from moto.stepfunctions.responses import get_backend
+
+        _, _, _, region, account, _ = execution_arn.split(":", 5)
+        events: list[dict[str, Any]] = get_backend(account, region).get_execution_history(
+            execution_arn
+        )["events"]
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+    first = ("timestamp", "type", "id", "previousEventId")  # the response shape's order
+    parsed = [_as_parsed(event) for event in events]
+    return [{**{key: event[key] for key in first if key in event}, **event} for event in parsed]
+
+
+def _as_parsed(value: Any) -> Any:
+    """A backend value as botocore parses it from moto's response: enums (the event ``type``)
+    as their strings, timestamps as aware datetimes in the local zone."""
+    if isinstance(value, dict):
+        out = {key: _as_parsed(item) for key, item in value.items()}
+        stamp = out.get("timestamp")
+        if isinstance(stamp, str):
+            out["timestamp"] = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        if isinstance(out.get("timestamp"), datetime.datetime):
+            out["timestamp"] = out["timestamp"].astimezone()
+        return out
+    if isinstance(value, list):
+        return [_as_parsed(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _api_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     history: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": execution_arn}
     while True:

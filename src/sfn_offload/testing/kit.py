@@ -18,7 +18,7 @@ from ..wire.writer import runtime_text
 from .aws_calls import install_call_counter, kit_requests
 from .checks import CheckMode, assert_definition_ok
 from .definition import definition_text
-from .engine_clients import install_client_cache
+from .engine_clients import install_client_cache, install_jsonpath_cache
 from .envelope import install_invoke_envelope, remember_request_id
 from .execution import Execution, wait_for
 from .jsonata_eval import install_jsonata
@@ -156,6 +156,7 @@ class LocalStepFunctions:
         install_result_writer(self._patches, lambda: self.client("s3"))
         install_call_counter(self._patches, self._count_call)
         install_client_cache(self._patches)
+        install_jsonpath_cache(self._patches)
         install_map_worker_cap(self._patches)
         install_map_result_check(self._patches)
 
