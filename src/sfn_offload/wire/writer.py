@@ -14,7 +14,6 @@ import decimal
 import gc
 import itertools
 import json
-import marshal
 import math
 from typing import Any, Final
 
@@ -215,21 +214,18 @@ _C_WRITER: Final = _c_writer()
 
 
 def plain_members(container: Any) -> list[tuple[bytes, bytes]] | None:
-    """The members' JSON when ``container`` holds only the exact JSON types, else ``None``.
+    """The members' JSON of a ``container`` that :func:`is_plain` accepted, else ``None``.
 
-    ``marshal`` refuses every subclass (a namedtuple, an enum, ``FanOut``) and every type it does
-    not know (``Decimal``, ``datetime``), writing no text: several times cheaper than the
-    level-by-level scan of :func:`is_plain`. What it accepts that JSON has no form for (bytes,
-    sets, keys of other types), cycles, NaN and lone surrogates make the C encoder raise; then
-    ``None`` sends the container down the careful path, which writes it as the runtime does or
-    says what is wrong.
+    Call it only after :func:`is_plain`: that scan already refused every subclass, every type
+    JSON has no exact form for, cycles and nesting past :data:`MAX_DEPTH`, so no second type
+    check runs here. What is left for the C encoder to raise on (NaN, lone surrogates) returns
+    ``None``, which sends the container down the careful path: it says what is wrong.
     """
     write = _C_WRITER
     if write is None:  # no C accelerator (PyPy)
         return None
     # The C encoder returns its text in chunks (one or several, by version and size).
     try:
-        marshal.dumps(container, 4)
         if type(container) is dict:
             return [
                 (
