@@ -1,4 +1,4 @@
-"""A Distributed Map of 100,000 children in the local kit (`make bench-scale`; about 30 minutes).
+"""A Distributed Map of 100,000 children in the local kit (`make bench-scale`; 5 to 6 minutes).
 
 The documented shape for Maps past what one state can list (docs/distributed-map.md): a task
 writes the items as an S3 item file (`write_item_file`), the Map reads it with an `ItemReader`,
