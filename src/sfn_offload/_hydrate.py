@@ -114,15 +114,18 @@ def resolve(
     def label(ref: Reference) -> str:
         return f"{where} at {ref.jsonpath}" if where else ref.jsonpath
 
+    # One label per reference (a JSONPath string each: built once, not per check).
+    named = [(ref, label(ref)) for ref in references]
     if not trusted:  # the allow-lists first: nothing is read for a refused event
-        for ref in references:
-            repo.check_allowed(ref.pointer, label(ref))
+        for ref, name in named:
+            repo.check_allowed(ref.pointer, name)
     if reader is not None:
-        references = [
-            bind(ref, reader, repo, label(ref), trusted=trusted, max_bytes=max_bytes)
-            for ref in references
+        named = [
+            (bind(ref, reader, repo, name, trusted=trusted, max_bytes=max_bytes), name)
+            for ref, name in named
         ]
-    labels = {id(ref): label(ref) for ref in references}
+        references = [ref for ref, _ in named]
+    labels = {id(ref): name for ref, name in named}
     found, stats = _load(references, labels, repo, trusted=trusted, max_bytes=max_bytes)
     result = shallow_copy(document)
     copied = {id(result)}

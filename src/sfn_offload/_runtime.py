@@ -34,7 +34,7 @@ from .budget import MARGIN_BYTES, STATE_LIMIT_BYTES, Shape, budget
 from .compat.py2sfn import StateDataClient
 from .errors import ConfigurationError, PayloadEncodingError, StateShapeError
 from .storage.repository import PayloadRepository, ReadStats
-from .wire.codec import dumps, state_size
+from .wire.codec import dumps_parsed, state_size
 from .wire.maps import MapRun, parse_map_run
 from .wire.paths import Path
 from .wire.references import may_contain_references
@@ -185,7 +185,8 @@ class Runtime:
     def before(self, event: Any, context: Any) -> Prepared:
         """Hydrate the event and work out the result's budget; no I/O without references."""
         opts = self.options
-        raw = dumps(event, where="incoming event") if needs_measure(opts) else b""
+        # The runtime decoded the event from JSON: the C encoder measures it (dumps_parsed).
+        raw = dumps_parsed(event, where="incoming event") if needs_measure(opts) else b""
         identity = resolve_identity(event, context, execution_arn_key=opts.execution_arn_key)
         # One namespace for py2sfn local keys, so hydrating a local Map-iteration event and
         # context.state_data_client.get_item_for_map_iteration(event) read the same item. It is
