@@ -16,8 +16,8 @@ JOBS   ?= 2
 help:
 	@echo "make demo   - run the order-report state machine in moto (no AWS account)"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make bench  - run the benchmarks under bench/ (about 6 minutes on 2 cores)"
-	@echo "make bench-scale - Distributed Map of 100,000 children, Inline of 10,000 (~6 minutes)"
+	@echo "make bench  - run the benchmarks under bench/ (about 4.5 minutes on 2 cores)"
+	@echo "make bench-scale - Distributed Map of 100,000 children, Inline of 10,000 (~5 minutes)"
 	@echo "make docs   - refill README/docs code blocks from their snippet files"
 
 # Reinstall whenever the project's metadata changes.
@@ -56,7 +56,7 @@ demo: $(DEMO_STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py --maps
 
-# Not part of `make bench`: 100,000 child executions and 10,000 Inline iterations, ~6 minutes.
+# Not part of `make bench`: 100,000 child executions and 10,000 Inline iterations, ~5 minutes.
 bench-scale: $(STAMP)
 	$(PY) bench/scale.py
 

@@ -1,5 +1,5 @@
 """A Distributed Map of 100,000 children, and an Inline Map of 10,000 iterations, in the local kit
-(`make bench-scale`; about 6 minutes).
+(`make bench-scale`; about 5 minutes).
 
 The documented shape for Maps past what one state can list (docs/distributed-map.md): a task
 writes the items as an S3 item file (`write_item_file`), the Map reads it with an `ItemReader`,
