@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from inspect_history import event
 from sfn_offload import OffloadConfig, PointerError
 from sfn_offload.cli.history import state_visits
 from sfn_offload.cli.report import find_references, resolve
@@ -79,15 +80,6 @@ class TestResolve:
         with pytest.raises(NotAllowed, match="'other', which is not allowed"):
             resolve(document, find_references(document), reader)
         assert resolve(document, find_references(document), reader, trusted=True)[0] == {"x": 1}
-
-
-def event(eid: int, prev: int, kind: str, **details: Any) -> dict[str, Any]:
-    """A history event as GetExecutionHistory returns it."""
-    if kind.endswith(("StateEntered", "StateExited")):
-        key = "stateEnteredEventDetails" if kind.endswith("Entered") else "stateExitedEventDetails"
-    else:
-        key = f"{kind[0].lower()}{kind[1:]}EventDetails"  # mapIterationStartedEventDetails
-    return {"id": eid, "previousEventId": prev, "type": kind, key: details}
 
 
 class TestStateVisits:
