@@ -167,7 +167,8 @@ def _ops(requests: dict[str, int], service: str) -> str:
     return ", ".join(parts) or "none"
 
 
-def _commit() -> str:
+def commit_id() -> str:
+    """HEAD's short id, marked when the code measured differs from it."""
     out = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         check=False,
@@ -197,14 +198,13 @@ def _commit() -> str:
     return f"{commit} (with uncommitted changes)" if dirty else commit
 
 
-def _write_docs(table: str) -> None:
+def write_docs(table: str, name: str = "maps") -> None:
+    """Put ``table`` into docs/maps.md's ``<!-- bench: NAME -->`` block."""
     doc = ROOT / "docs" / "maps.md"
     text = doc.read_text(encoding="utf-8")
-    block = f"<!-- bench: maps -->\n{table}<!-- /bench: maps -->"
-    doc.write_text(
-        re.sub(r"<!-- bench: maps -->.*?<!-- /bench: maps -->", lambda _: block, text, flags=re.S),
-        encoding="utf-8",
-    )
+    block = f"<!-- bench: {name} -->\n{table}<!-- /bench: {name} -->"
+    pattern = rf"<!-- bench: {name} -->.*?<!-- /bench: {name} -->"
+    doc.write_text(re.sub(pattern, lambda _: block, text, flags=re.S), encoding="utf-8")
 
 
 def _measure_row(row: tuple[str, int, int]) -> dict[str, Any]:
@@ -240,13 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = measure_all(QUICK if args.quick else FULL, args.jobs)
     print(f"maps: {len(rows)} rows in {time.perf_counter() - started:.0f} s", flush=True)
-    table = render(rows, _commit(), args.jobs)
+    table = render(rows, commit_id(), args.jobs)
     print(table)
     if not args.quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "maps.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
         (RESULTS / "maps.md").write_text(table, encoding="utf-8")
-        _write_docs(table)
+        write_docs(table)
     return 0
 
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -113,21 +111,6 @@ def render(row: dict[str, Any], commit: str, command: str) -> str:
     )
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True, text=True
-    )
-    return out.stdout.strip() or "unknown"
-
-
-def _write_docs(table: str) -> None:
-    doc = ROOT / "docs" / "maps.md"
-    block = f"<!-- bench: scale -->\n{table}<!-- /bench: scale -->"
-    pattern = r"<!-- bench: scale -->.*?<!-- /bench: scale -->"
-    text = doc.read_text(encoding="utf-8")
-    doc.write_text(re.sub(pattern, lambda _: block, text, flags=re.S), encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000, help="children (default 100,000)")
@@ -136,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"== distributed: {args.count:,} x {args.size:,} bytes", flush=True)
     row = run(args.count, args.size)
     command = "python bench/scale.py" + ("" if args.count == 100_000 else f" --count {args.count}")
-    commit = _commit()
+    commit = maps.commit_id()
     table = render(row, commit, command)
     if args.count == 100_000:  # with the Inline Map past the history quota (docs/maps.md)
         print(f"== inline: {maps.SCALE_ROW[1]:,} x {maps.SCALE_ROW[2]:,} bytes", flush=True)
@@ -147,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.mkdir(exist_ok=True)
         rows = [row, inline]
         (RESULTS / "scale.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-        _write_docs(table)
+        maps.write_docs(table, "scale")
     ok = row["status"] == "SUCCEEDED" and row["in_order"] and row["results_received"] == args.count
     return 0 if ok and row["largest_state_bytes"] <= STATE_LIMIT_BYTES else 1
 

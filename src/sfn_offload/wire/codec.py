@@ -138,8 +138,8 @@ def dumps_parsed(value: Any, *, where: str = "value") -> bytes:
     """
     try:
         marshal.dumps(value, 4)  # raises on every subclass and on types it does not know
-        if not isinstance(value, (bytes, set, frozenset, tuple, complex)):
-            return STRICT.encoder.encode(value).encode("utf-8")
+        # What marshal takes and JSON has no form for (bytes, sets) makes the encoder raise.
+        return STRICT.encoder.encode(value).encode("utf-8")
     except (TypeError, ValueError, RecursionError):  # UnicodeError is a ValueError
         pass
     return dumps(value, where=where)
