@@ -7,6 +7,8 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from sfn_offload import (
     OffloadConfig,
     fan_out,
@@ -14,8 +16,11 @@ from sfn_offload import (
     offload,
     state_offload,
 )
+from sfn_offload.budget import STATE_LIMIT_BYTES
+from sfn_offload.errors import StateShapeError
 from sfn_offload.steps import parse_path
 from sfn_offload.storage import MemoryStore, PayloadRepository
+from sfn_offload.testing.quotas import state_bytes
 
 
 def _repo() -> PayloadRepository:
@@ -74,3 +79,25 @@ def test_nested_fan_out_paths_store_the_inner_lists_first() -> None:
     assert elements[1] == {"b": [3]}
     assert elements[0]["b"]["count"] == 2
     assert hydrate(elements[0], repo) == {"b": [1, 2]}
+
+
+def test_where_the_map_at_scale_shape_ends() -> None:
+    """The figures docs/maps.md gives for where an Inline-style Map stops fitting the state:
+    a fan-out list's placeholder array (2 bytes an element) fits at 80,000 elements and is
+    refused with StateShapeError at 85,000; a Map's raw list of iteration indices, which AWS
+    measures without a ResultWriter, is 258,891 bytes at 45,000 and over 262,144 at 46,000."""
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:r1"
+    repo = _repo()
+
+    def split(n: int) -> Any:
+        @state_offload(repository=repo)
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return {"shards": fan_out([{"i": i} for i in range(n)])}
+
+        return handler({"sfn_execution_arn": arn}, None)
+
+    assert 160_000 < state_bytes(split(80_000)) < 161_000  # "about 160 KB"
+    with pytest.raises(StateShapeError, match="85000 elements"):
+        split(85_000)
+    assert state_bytes(list(range(45_000))) == 258_891 <= STATE_LIMIT_BYTES
+    assert state_bytes(list(range(46_000))) > STATE_LIMIT_BYTES

@@ -2,8 +2,7 @@
 
 With no ``MaxConcurrency`` (or 0), moto starts one thread per item, all at once: 10,000 threads
 for an Inline Map of 10,000 iterations, 100,000 for a Distributed Map of 100,000 children. They
-share one interpreter, so they add no speed, only memory and scheduling (a Distributed Map of
-2,000 children took twice as long as with 16 threads, for the same CPU time). AWS runs an
+share one interpreter, so they add no speed, only memory and scheduling. AWS runs an
 Inline Map's iterations at most 40 at a time, so the kit gives each Map run at most 40 workers,
 or ``MaxConcurrency`` when that is lower. Every worker takes jobs until the pool is empty, and
 results keep their item order, so nothing the state machine sees changes; a Distributed Map,
