@@ -152,10 +152,12 @@ class Writes:
             items.append((address, item))
             if placement.obj is not None:
                 s3_writes.append(placement.obj)
-        if s3_writes:
-            self.s3.put_many(s3_writes)
-        if items:
-            with self._undo_on_failure(table, partition_key, s3_writes):
+        # The object writes are undone too: put_many failing after some objects were written
+        # would otherwise leave those to the lifecycle rule.
+        with self._undo_on_failure(table, partition_key, s3_writes):
+            if s3_writes:
+                self.s3.put_many(s3_writes)
+            if items:
                 self.dynamodb.put_many(items)
         stale = [Address(table, partition_key, i) for i in existing if i >= len(encoded)]
         if stale:
@@ -172,7 +174,7 @@ class Writes:
         partition_key: str,
         s3_writes: Sequence[tuple[Address, Record]],
     ) -> Iterator[None]:
-        """If the item write fails, delete the overflow objects no committed item refers to.
+        """If a write fails, delete the overflow objects no committed item refers to.
 
         A failed write may still have committed some items (the other batches of a ``put_items``,
         or a request whose response was lost after DynamoDB applied it), and those need their
