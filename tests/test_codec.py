@@ -7,6 +7,8 @@ import decimal
 import gzip
 import json
 import math
+import subprocess
+import sys
 import tracemalloc
 from typing import Any
 
@@ -28,6 +30,7 @@ from sfn_offload.wire.codec import (
     loads,
     verify,
 )
+from sfn_offload.wire.writer import is_plain
 
 # --------------------------------------------------------------------------------------------
 # serialization
@@ -158,6 +161,66 @@ def test_given_a_self_referencing_list_when_dumped_then_refused_not_recursion_er
     loop.append(loop)
     with pytest.raises(PayloadEncodingError):
         dumps(loop)
+
+
+def test_given_a_list_holding_itself_twice_when_dumped_then_refused_in_bounded_memory() -> None:
+    """Each level of ``a = [a, a]`` is twice the one before: a scan that holds a whole level
+    ran out of memory around level 30. The chunked scan stops at MAX_DEPTH with a typed error
+    (the address space is capped at 2 GiB here, so the old scan fails this test)."""
+    loop: list[Any] = []
+    loop += [loop, loop]
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from sfn_offload.wire.codec import dumps\n"
+            "from sfn_offload.errors import PayloadEncodingError\n"
+            "a = []; a += [a, a]\n"
+            "try:\n    dumps({'x': a})\nexcept PayloadEncodingError as e:\n    print(str(e)[:12])",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.strip() == "value at $.x"
+    assert not is_plain(loop)
+
+
+@pytest.mark.parametrize(
+    ("odd", "why"),
+    [
+        ({7: "a", "7": "b"}, "two keys that JSON writes alike"),
+        ({"when": {1, 2}}, "set"),
+        (datetime.date(2024, 1, 1), "date"),
+    ],
+)
+def test_given_one_odd_member_past_the_first_chunks_of_a_wide_level_then_it_is_found(
+    odd: Any, why: str
+) -> None:
+    """The scan takes a level in chunks: something refused in the last chunk of a level of
+    20,000 records, two levels down, is still found and named."""
+    rows: list[Any] = [{"id": i, "tags": ["a", i]} for i in range(20_000)]
+    rows[-1]["tags"].append(odd)
+    value = {"rows": rows}
+    assert not is_plain(value)
+    with pytest.raises(PayloadEncodingError, match=why) as info:
+        dumps(value)
+    assert "$.rows[19999].tags[2]" in str(info.value)
+    rows[-1]["tags"].pop()
+    assert is_plain(value)
+
+
+def test_given_a_dict_that_once_held_a_non_string_key_then_it_is_still_plain() -> None:
+    """A dict that held a non-string key keeps CPython's general layout, whose referents list
+    its keys: the fast check then falls back to looking at the keys, and finds only strings."""
+    once: dict[Any, Any] = {"a": 1}
+    once[5] = 2
+    del once[5]
+    assert is_plain([once, {"b": [once]}])
+    assert dumps([once]) == b'[{"a":1}]'
 
 
 def test_given_a_refused_value_then_the_error_is_chained_to_the_json_error() -> None:

@@ -38,6 +38,7 @@ _PLAIN_TYPES: Final = frozenset({dict, list, tuple, str, int, float, bool, type(
 #: Key types JSON turns into strings: ``{1: "a", "1": "b"}`` would be written with two keys
 #: ``"1"`` (one value lost on reading), so objects with such keys take the careful path.
 _NON_STR_KEY_TYPES: Final = frozenset({int, float, bool, type(None)})
+_CONTAINERS: Final = frozenset({dict, list, tuple})
 
 
 def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
@@ -65,30 +66,56 @@ def runtime_text(value: Any, *, ensure_ascii: bool = False) -> str:
 def is_plain(value: Any, depth: int = 0) -> bool:
     """True when ``value`` holds only the exact types in ``_PLAIN_TYPES``.
 
-    Scanned level by level with ``gc.get_referents`` (the children of every container of a level
-    in one C call), several times faster than a Python walk; a level holding anything else, or
-    more levels than the encoder goes (a cycle), sends the value down the careful path.
-    ``depth`` is how deep ``value`` already sits in the whole value.
+    Scanned level by level with ``gc.get_referents`` (the children of many containers in one C
+    call), several times faster than a Python walk; a level holding anything else, or more
+    levels than the encoder goes (a cycle), sends the value down the careful path. ``depth`` is
+    how deep ``value`` already sits in the whole value.
+
+    Levels are taken in chunks of at most ``_CHUNK`` objects, deepest first: the objects of a
+    chunk are still in the CPU cache when their children are looked at (a whole level of a
+    50 MB value is not: scanning it level by level cost 2.4 times as much), and a value that
+    holds itself twice (``a = []; a += [a, a]``), whose levels double, ends at
+    :data:`MAX_DEPTH` with a bounded stack instead of exhausting memory.
+
+    >>> is_plain({"a": [1, 2.5, None, True, "x"]})
+    True
+    >>> is_plain({1: "a", "1": "b"}), is_plain([{1, 2}])
+    (False, False)
     """
-    level = [value]
     types = {type(value)}
-    for _ in range(MAX_DEPTH + 1 - depth):
-        if not _PLAIN_TYPES.issuperset(types):
-            return False
+    if not _PLAIN_TYPES.issuperset(types):
+        return False
+    # (objects of one level, their depth, the types of the whole level they were taken from)
+    stack: list[tuple[list[Any], int, set[type]]] = [([value], depth, types)]
+    while stack:
+        level, depth, types = stack.pop()
         children = gc.get_referents(*level)
         if not children:
-            return True
+            continue
+        if depth >= MAX_DEPTH:
+            return False
         child_types = set(map(type, children))
-        # A dict's keys are among its referents: only when those hold a non-string scalar can
-        # a dict of this level have a key JSON turns into a string.
+        if not _PLAIN_TYPES.issuperset(child_types):
+            return False
+        # CPython lists a dict's keys among its referents only when one is not an exact str
+        # (an all-str-key dict gives its values alone). So only when the children hold a
+        # non-string scalar can a dict of this chunk have a key JSON turns into a string; and
+        # a chunk of containers alone, whose children are exactly its members, has none (one
+        # ``len`` per container instead of a look at every key).
         if (
             dict in types
             and not _NON_STR_KEY_TYPES.isdisjoint(child_types)
+            and not (_CONTAINERS.issuperset(types) and sum(map(len, level)) == len(children))
             and _non_str_keys(level)
         ):
             return False
-        level, types = children, child_types
-    return False
+        for start in range(0, len(children), _CHUNK):
+            stack.append((children[start : start + _CHUNK], depth + 1, child_types))
+    return True
+
+
+#: Objects per chunk of a level in :func:`is_plain` (2,048 to 16,384 measured alike).
+_CHUNK: Final = 4096
 
 
 def _non_str_keys(level: list[Any]) -> bool:
