@@ -57,7 +57,7 @@ import contextvars
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Executor, wait
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..wire.codec import ENCODING_JSON
 
@@ -81,13 +81,17 @@ BATCH_GET_LIMIT = 100
 S3_DELETE_LIMIT = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
-    """Where a payload lives: table/partition key/sort key, or bucket/object key (index unused)."""
+class Address(NamedTuple):
+    """Where a payload lives: table/partition key/sort key, or bucket/object key (index unused).
+
+    A named tuple, not a dataclass: every read hashes and compares addresses several times per
+    pointer (dict keys of a batch), which a tuple does in C.
+    """
 
     container: str
     key: str
-    index: int = 0
+    # The field hides tuple.index(), which no address needs; mypy flags the override.
+    index: int = 0  # type: ignore[assignment]
 
     def describe(self, backend: str) -> str:
         if backend == "s3":

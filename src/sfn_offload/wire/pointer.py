@@ -226,6 +226,8 @@ class Pointer:
 
 
 def _nonempty_str(value: object, field: str, where: str, max_bytes: int) -> str:
+    if type(value) is str and value.isascii() and 0 < len(value) <= max_bytes:
+        return value  # one byte of UTF-8 per character: the common case, without encoding it
     if not isinstance(value, str) or not value:
         raise PointerError(
             f"{where}: {field!r} must be a non-empty string, got {short_repr(value)}"

@@ -336,13 +336,7 @@ def parse_reference(
     if not isinstance(node, dict):
         return None
     if MARKER in node:
-        try:
-            pointer = Pointer.from_dict(node)
-        except PointerError:
-            # Where it is, only for the message: hydration parses every pointer of an event.
-            Pointer.from_dict(node, where=f"event at {jsonpath(path)}")
-            raise
-        return Reference(path, "list" if pointer.is_list else "pointer", pointer)
+        return _pointer_reference(node, path)
     if ELEMENT_LIST_KEY in node:
         return _element_reference(node, path, f"event at {jsonpath(path)}")
     if map_results and MAP_RESULTS_KEY in node:
@@ -354,6 +348,16 @@ def parse_reference(
     if py2sfn_results and is_put_result(node):
         return _py2sfn_result_reference(node, path, f"event at {jsonpath(path)}")
     return None
+
+
+def _pointer_reference(node: dict[str, Any], path: Path) -> Reference:
+    try:
+        pointer = Pointer.from_dict(node)
+    except PointerError:
+        # Where it is, only for the message: hydration parses every pointer of an event.
+        Pointer.from_dict(node, where=f"event at {jsonpath(path)}")
+        raise
+    return Reference(path, "list" if pointer.is_list else "pointer", pointer)
 
 
 def find_references(
@@ -374,6 +378,13 @@ def find_references(
     stack: list[tuple[Path, Any]] = [((), document)]
     while stack:
         path, node = stack.pop()
+        if path and not isinstance(node, dict):  # below the top only a dict can be a reference
+            if isinstance(node, list):
+                stack.extend(reversed([((*path, i), v) for i, v in enumerate(node)]))
+            continue
+        if path and MARKER in node:  # a pointer: the common reference, parsed without a detour
+            found.append(_pointer_reference(node, path))
+            continue
         ref = parse_reference(
             node,
             path=path,
