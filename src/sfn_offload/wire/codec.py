@@ -255,9 +255,7 @@ _INFLATE_STEP: Final = 1024 * 1024
 # each call, which costs about as much as decoding a small payload.
 _STRICT_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
 # The decoder's scanner (set in JSONDecoder.__init__; the C one where there is one).
-_STRICT_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = (
-    _STRICT_DECODER.scan_once  # type: ignore[attr-defined]
-)
+_STRICT_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _STRICT_DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def inflate(body: bytes, encoding: str, *, where: str, max_bytes: int | None = None) -> bytes:
