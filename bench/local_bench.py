@@ -282,6 +282,9 @@ _SIDE_EFFECT_PROBE = textwrap.dedent(
 
 def cold_start(repeat: int) -> dict[str, Any]:
     env = common.clean_env()
+    # The warm-up run must be able to write .pyc files: with PYTHONDONTWRITEBYTECODE set (some
+    # shells and CI images set it), every edited module would be compiled in every measured run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cumulative: dict[str, list[int]] = {"sfn_offload": [], "boto3": [], "aws_lambda_powertools": []}
     code = "import boto3, aws_lambda_powertools; import sfn_offload"
     for run in range(repeat + 1):
