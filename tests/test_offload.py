@@ -691,7 +691,10 @@ _json = st.recursive(
     | st.builds(lambda n, c: c * n, st.integers(0, 3_000), st.sampled_from(["a", "é", "😀"])),
     lambda children: (
         st.lists(children, max_size=8)
-        | st.dictionaries(st.text(max_size=8) | st.integers(0, 99), children, max_size=8)
+        # Keys JSON writes alike ({"3": ..., 3: ...}) are refused, not carried (test_codec).
+        | st.dictionaries(st.text(max_size=8) | st.integers(0, 99), children, max_size=8).filter(
+            lambda d: len({str(k) for k in d}) == len(d)
+        )
     ),
     max_leaves=40,
 )

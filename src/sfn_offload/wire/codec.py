@@ -23,7 +23,7 @@ from typing import Any, Final, Literal
 
 from ..errors import IntegrityError, PayloadEncodingError, PayloadTooLargeError
 from .unencodable import describe_unencodable
-from .writer import MAX_DEPTH, STRICT, is_plain, plain_members, runtime_text
+from .writer import MAX_DEPTH, STRICT, is_plain, plain_members, plain_text, runtime_text
 
 __all__ = [
     "ENCODING_GZIP",
@@ -113,7 +113,7 @@ def dumps(value: Any, *, where: str = "value") -> bytes:
     try:
         if is_plain(value):
             # Only the exact JSON types: one pass of the C encoder.
-            return STRICT.encoder.encode(value).encode("utf-8")
+            return plain_text(value).encode("utf-8")
         return STRICT.write(value).encode("utf-8")
     except RecursionError as exc:
         # Below MAX_DEPTH, but the frames already on the stack left no room: still a typed error.
@@ -140,7 +140,7 @@ def dumps_parsed(value: Any, *, where: str = "value") -> bytes:
     try:
         marshal.dumps(value, 4)  # raises on every subclass and on types it does not know
         # What marshal takes and JSON has no form for (bytes, sets) makes the encoder raise.
-        return STRICT.encoder.encode(value).encode("utf-8")
+        return plain_text(value).encode("utf-8")
     except (TypeError, ValueError, RecursionError):  # UnicodeError is a ValueError
         pass
     return dumps(value, where=where)

@@ -23,6 +23,7 @@ __all__ = [
     "Writer",
     "is_plain",
     "plain_members",
+    "plain_text",
     "runtime_text",
 ]
 
@@ -238,6 +239,16 @@ def _c_writer() -> Any:
 
 
 _C_WRITER: Final = _c_writer()
+
+
+def plain_text(value: Any) -> str:
+    """The compact JSON of a value :func:`is_plain` accepted (or one decoded from JSON), as
+    :data:`STRICT` writes it: the prebuilt C encoder called directly, without the encoder set up
+    anew on every call by ``JSONEncoder.encode`` (as long as encoding a small event). Raises what
+    the C encoder raises; ``RecursionError`` for a cycle (no circular-reference bookkeeping)."""
+    if _C_WRITER is None:  # no C accelerator (PyPy)
+        return STRICT.encoder.encode(value)
+    return "".join(_C_WRITER(value, 0))
 
 
 def plain_members(container: Any) -> list[tuple[bytes, bytes]] | None:
