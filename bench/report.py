@@ -273,10 +273,17 @@ def readme_block(results: dict[str, Any]) -> str:
         "| target | goal | measured | verdict |",
         "| --- | --- | --- | --- |",
     ]
+    targets = results.get("targets", [])
     lines += [
-        f"| {t['target']} | {t['goal']} | {t['measured']} | **{t['verdict']}** |"
-        for t in results.get("targets", [])
+        f"| {t['target']} | {t['goal']} | {t['measured']} | **{t['verdict']}** |" for t in targets
     ]
+    # The reading of the table is generated too: a hand-written summary went stale with the
+    # first run after it was written.
+    missed = [t for t in targets if t["verdict"] != "PASS"]
+    lines += ["", f"{len(targets) - len(missed)} of {len(targets)} targets pass."]
+    if missed:
+        lines += ["The misses, each with what the same run measured beside it:", ""]
+        lines += [f"- {t['target']}: {t['why'] or 'no measurement explains it.'}" for t in missed]
     return "\n".join(lines) + "\n"
 
 
