@@ -243,9 +243,14 @@ _C_WRITER: Final = _c_writer()
 
 def plain_text(value: Any) -> str:
     """The compact JSON of a value :func:`is_plain` accepted (or one decoded from JSON), as
-    :data:`STRICT` writes it: the prebuilt C encoder called directly, without the encoder set up
-    anew on every call by ``JSONEncoder.encode`` (as long as encoding a small event). Raises what
-    the C encoder raises; ``RecursionError`` for a cycle (no circular-reference bookkeeping)."""
+    :data:`STRICT` writes it: the prebuilt C encoder called directly. ``JSONEncoder.encode`` sets
+    a C encoder up anew on every call, which takes about as long as encoding a small event.
+    Raises what the C encoder raises; ``RecursionError`` for a cycle (no circular-reference
+    bookkeeping).
+
+    >>> plain_text({"a": [1, "é", None]})
+    '{"a":[1,"é",null]}'
+    """
     if _C_WRITER is None:  # no C accelerator (PyPy)
         return STRICT.encoder.encode(value)
     return "".join(_C_WRITER(value, 0))
