@@ -38,6 +38,7 @@ from ..wire.codec import inflate, loads, verify
 from ..wire.pointer import Pointer
 from .base import Address, PartitionStore, PayloadStore, Record
 from .list_checks import check_member
+from .pages import page_address
 from .tiering import LEGACY_S3_PREFIX
 
 __all__ = ["Loaded", "ReadStats", "Reads"]
@@ -141,18 +142,27 @@ class Reads:
         ``trusted=False`` (pointers from an event) enforces the allow-lists before any request.
         ``max_bytes`` caps the total JSON bytes loaded (and what any one object may hold).
         ``lists`` gives, for an element of a list, the list pointer: when it carries the list's
-        digest, the element must prove it belongs to that list.
+        digest, the element must prove it belongs to that list (its list's proof page is read in
+        the same request as the element).
         """
         wheres = wheres or [p.describe() for p in pointers]
         lists = lists or [None] * len(pointers)
         self._check_request(pointers, wheres, trusted=trusted, max_bytes=max_bytes)
         loaded = Loaded([], [], ReadStats(pointers=len(pointers)))
+        pages = {
+            i: page_address(p.container, p.key, p.index)
+            for i, (p, parent) in enumerate(zip(pointers, lists, strict=True))
+            if parent is not None and parent.sha256 is not None and p.backend == "dynamodb"
+        }
+        ddb = [Address(p.container, p.key, p.index) for p in pointers if p.backend == "dynamodb"]
         if prefetched is None:
-            ddb = [
-                Address(p.container, p.key, p.index) for p in pointers if p.backend == "dynamodb"
-            ]
-            prefetched = self.dynamodb.get_many(ddb) if ddb else {}
-        loaded.stats.dynamodb_items = len(prefetched)
+            prefetched = self.dynamodb.get_many([*ddb, *pages.values()]) if ddb else {}
+        elif pages:
+            prefetched = {**prefetched, **self.dynamodb.get_many(list(pages.values()))}
+        # (Pages are not payloads: not counted.)
+        loaded.stats.dynamodb_items = (
+            len(set(ddb) & prefetched.keys()) if pages else len(prefetched)
+        )
         sources = self._sources(pointers, wheres, prefetched, trusted=trusted)
         s3_addresses = [address for _, address in sources if address is not None]
         objects = {}
@@ -163,8 +173,8 @@ class Reads:
         # Release each object's bytes after its last use: hydrating a 50 MB payload should not
         # hold the body and the parsed value longer than needed.
         uses = Counter(s3_addresses)
-        for pointer, where, parent, (item, address) in zip(
-            pointers, wheres, lists, sources, strict=True
+        for position, (pointer, where, parent, (item, address)) in enumerate(
+            zip(pointers, wheres, lists, sources, strict=True)
         ):
             if address is None:
                 assert item is not None
@@ -174,7 +184,8 @@ class Reads:
                 found = objects.get(address) if uses[address] else objects.pop(address, None)
                 record = self._object(found, address, pointer, item, where, max_bytes)
             if parent is not None and parent.sha256 is not None:
-                check_member(item or record, pointer.index, parent, where)
+                page = prefetched.get(pages[position]) if position in pages else None
+                check_member(item or record, pointer.index, parent, page, where)
             loaded.stats.stored_bytes += len(record.body or b"")
             remaining = None if max_bytes is None else max_bytes - loaded.stats.json_bytes
             value, size = self._decode(pointer, item, record, where, remaining)
@@ -308,7 +319,8 @@ class Reads:
                 f"{where}: stored encoding {recorded.encoding!r} differs from the pointer's "
                 f"{pointer.encoding!r}"
             )
-        legacy = pointer.sha256 is None and recorded.sha256 is None
+        # (Elements of a paged list record no digest: theirs is checked against the list's.)
+        legacy = pointer.sha256 is None and recorded.sha256 is None and recorded.tag is None
         raw = inflate(body, encoding, where=where, max_bytes=remaining)
         return loads(raw, where=where, allow_constants=legacy), len(raw)
 
