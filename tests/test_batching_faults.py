@@ -45,9 +45,9 @@ from sfn_offload.storage import (
     RetryPolicy,
 )
 from sfn_offload.storage.pages import PAGES_PREFIX
-from sfn_offload.wire.merkle import PAGE_SIZE
 from sfn_offload.testing import RequestCounter
 from sfn_offload.wire import Pointer
+from sfn_offload.wire.merkle import PAGE_SIZE
 
 TABLE = "state-table"
 BUCKET = "state-bucket"

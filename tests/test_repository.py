@@ -18,9 +18,9 @@ from sfn_offload.errors import (
 )
 from sfn_offload.storage import Address, MemoryStore, PayloadRepository, Record
 from sfn_offload.storage.pages import pages_key
-from sfn_offload.wire.merkle import Page
 from sfn_offload.wire import Pointer
 from sfn_offload.wire.codec import digest
+from sfn_offload.wire.merkle import Page
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -318,7 +318,8 @@ def test_given_a_list_with_one_changed_element_then_every_element_records_the_ne
     tags = {ddb.data[Address("state", PK, i)].tag for i in range(3)}
     assert tags == {second[:16]}
     page = Page.from_bytes(ddb.data[Address("state", pages_key(PK), 0)].body or b"")
-    assert page is not None and (page.root, page.count) == (second, 3)
+    assert page is not None
+    assert (page.root, page.count) == (second, 3)
     assert repo.read_partition("state", PK) == ["a", "CHANGED", "c"]
 
 
@@ -338,7 +339,8 @@ def test_given_items_written_by_py2sfn_then_a_retry_rewrites_them_with_digests()
     # rewritten as an element of the list (its digest is in the list's proof page)
     assert ddb.data[Address("state", PK, 0)].tag == root[:16]
     page = Page.from_bytes(ddb.data[Address("state", pages_key(PK), 0)].body or b"")
-    assert page is not None and page.digests == (bytes.fromhex(digest(b'"a"')),)
+    assert page is not None
+    assert page.digests == (bytes.fromhex(digest(b'"a"')),)
 
 
 def test_given_the_item_write_fails_then_no_overflow_object_is_left_behind() -> None:
