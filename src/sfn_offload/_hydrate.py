@@ -164,7 +164,7 @@ def _load(
         trusted=trusted,
         max_bytes=max_bytes,
         wheres=[f"{labels[id(ref)]} ({ref.pointer.describe()})" for ref in singles],
-        lists=[ref.parent for ref in singles],
+        lists=[_list_of(ref) for ref in singles],
     )
     stats = loaded.stats
     found: dict[int, tuple[Any, int]] = {
@@ -179,6 +179,13 @@ def _load(
             # brackets and commas around the elements
             found[id(ref)] = (part.values, 2 + sum(part.json_sizes) + max(len(part.values) - 1, 0))
     return found, stats
+
+
+def _list_of(ref: Reference) -> Pointer | None:
+    """The list ``ref`` is an element of (its page is read with it), else ``None``."""
+    if ref.kind == "py2sfn-map":  # a py2sfn Map event: an index of the list at that key
+        return Pointer("dynamodb", ref.pointer.container, ref.pointer.key)
+    return ref.parent
 
 
 def bind(

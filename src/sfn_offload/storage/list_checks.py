@@ -73,20 +73,28 @@ def check_key_digest(
 
 
 def check_member(
-    record: Record, index: int, parent: Pointer, page: Record | None, where: str
+    record: Record, index: int, parent: Pointer | None, page: Record | None, where: str
 ) -> None:
     """Refuse an element that cannot prove it belongs to the list ``parent`` names: with its
     list's ``page`` (the record of page ``index // PAGE_SIZE``, ``None`` if there is none), or
-    with the proof it records (0.1.0)."""
+    with the proof it records (0.1.0).
+
+    Without the list's digest (``parent`` is ``None`` or carries none), an element of a paged
+    list must still be the one its page records (a changed element is refused); other elements
+    are checked against their own record, as they are read.
+    """
     member = record.member
+    root = parent.sha256 if parent is not None else None
+    count = parent.count if parent is not None else None
+    if root is None and (record.tag is None or member is not None):
+        return
     element = element_digest(record)
     if record.tag is not None and member is None:
         found = read_page(page)
         proven = (
             found is not None
             and element is not None
-            and found.root == parent.sha256
-            and found.count == parent.count
+            and (root is None or (found.root, found.count) == (root, count))
             and record.tag == tag_of(found.root)
             and merkle.verify_in_page(element, index, found)
         )
@@ -94,8 +102,8 @@ def check_member(
         proven = (
             member is not None
             and element is not None
-            and member.root == parent.sha256
-            and member.count == parent.count
+            and member.root == root
+            and member.count == count
             and merkle.verify(element, index, member.count, member.proof, member.root)
         )
     if not proven:

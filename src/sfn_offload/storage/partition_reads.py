@@ -90,7 +90,12 @@ class PartitionReads(Reads):
         # The query already returned the items; only overflowed payloads still need S3.
         prefetched = {Address(table, partition_key, i): r for i, r in rows}
         return self.load_many(
-            pointers, trusted=trusted, max_bytes=max_bytes, wheres=wheres, prefetched=prefetched
+            pointers,
+            trusted=trusted,
+            max_bytes=max_bytes,
+            wheres=wheres,
+            prefetched=prefetched,
+            verified=True,
         )
 
     def list_by_key_digest(self, element: Pointer, count: int, where: str) -> Pointer:
