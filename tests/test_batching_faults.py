@@ -471,7 +471,10 @@ def test_batch_get_sends_at_most_100_unique_keys_with_consistent_read(
 
     assert values == [{"row": i} for i in order]
     calls = seen["BatchGetItem"]
-    assert len(calls) == 3
+    # the 250 elements, then (the pointers do not say they index a list) their 4 proof pages
+    assert len(calls) == 3 + 1
+    assert {pk for _, pk, _ in _batch_get_keys(calls[-1])} == {f"{PAGES_PREFIX}{pk}"}
+    calls = calls[:-1]
     for params in calls:
         keys = _batch_get_keys(params)
         assert len(keys) <= 100
@@ -519,7 +522,8 @@ def test_unprocessed_keys_are_retried_and_only_the_leftovers_resent(
     assert repo.read_many(pointers) == [f"v{i}" for i in range(10)]
 
     sent = [sorted(i for _, _, i in _batch_get_keys(p)) for p in seen["BatchGetItem"]]
-    assert sent == [list(range(10)), [5, 6, 7, 8, 9], [7, 8, 9]]
+    # (then the list's proof page: the pointers do not say they index a list)
+    assert sent == [list(range(10)), [5, 6, 7, 8, 9], [7, 8, 9], [0]]
     for params in seen["BatchGetItem"]:
         assert all(e["ConsistentRead"] is True for e in params["RequestItems"].values())
     assert sleep.sleeps == [0.1, 0.2]

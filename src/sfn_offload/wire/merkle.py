@@ -5,8 +5,8 @@ the *root*, which its list pointer can carry (``sha256``), so that:
 
 - reading the whole list checks that the elements' digests hash to the root (no element
   replaced, dropped, reordered or taken from another list, and no mix of two writes);
-- reading one element (a Map iteration) checks it against the root with its proof alone, one
-  request, whatever the list's length.
+- reading one element (a Map iteration) checks it against the root with its proof alone (read
+  from its page, below), in one request whatever the list's length.
 
 **Proof pages.** The elements' digests and proofs are not stored on the elements (that doubled
 the bytes of a list of small elements): they are stored in *pages* (:class:`Page`), one per run
