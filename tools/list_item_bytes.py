@@ -4,8 +4,9 @@
 
 Both libraries store the same list (``put_items``, default settings, keys of the same length) in
 one moto table; every item each wrote is measured as DynamoDB counts item size: attribute names
-plus values (strings as UTF-8, binary as bytes, numbers as written). sfn-offload's proof pages (a partition of their
-own) are counted separately. Needs the ``test`` extra (moto, py2sfn-task-tools).
+plus values (strings as UTF-8, binary as bytes, numbers as written). sfn-offload's proof pages
+(a partition of their own) are counted separately. Needs the ``test`` extra (moto,
+py2sfn-task-tools).
 """
 
 from __future__ import annotations
