@@ -15,6 +15,7 @@ is computed but not slept.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import json
@@ -43,8 +44,10 @@ from sfn_offload.storage import (
     Record,
     RetryPolicy,
 )
+from sfn_offload.storage.pages import PAGES_PREFIX
 from sfn_offload.testing import RequestCounter
 from sfn_offload.wire import Pointer
+from sfn_offload.wire.merkle import PAGE_SIZE
 
 TABLE = "state-table"
 BUCKET = "state-bucket"
@@ -89,12 +92,22 @@ def ddb_key(partition_key: str, index: int) -> dict[str, Any]:
     return {"partition_key": {"S": partition_key}, "sort_key": {"N": str(index)}}
 
 
+def _request_key(request: dict[str, Any]) -> dict[str, Any]:
+    return request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
+
+
 def request_indices(requests: list[dict[str, Any]]) -> list[int]:
-    out = []
-    for request in requests:
-        body = request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"]
-        out.append(int(body["sort_key"]["N"]))
-    return out
+    """The sort keys of the element writes among ``requests`` (proof pages left out)."""
+    return [int(_request_key(r)["sort_key"]["N"]) for r in requests if not is_page(r)]
+
+
+def is_page(request: dict[str, Any]) -> bool:
+    """Whether a write request is for a list's proof page (sfn_offload.storage.pages)."""
+    return str(_request_key(request)["partition_key"]["S"]).startswith(PAGES_PREFIX)
+
+
+def page_batch(requests: list[dict[str, Any]]) -> bool:
+    return all(is_page(r) for r in requests)
 
 
 class FakeDynamoDB:
@@ -119,12 +132,14 @@ class FakeDynamoDB:
     def operations(self) -> list[str]:
         return [name for name, _ in self.calls]
 
-    def batch_writes(self) -> list[list[dict[str, Any]]]:
-        return [
+    def batch_writes(self, *, pages: bool = False) -> list[list[dict[str, Any]]]:
+        """The requests of each BatchWriteItem call; those of proof pages only with ``pages``."""
+        batches = [
             [r for requests in body["RequestItems"].values() for r in requests]
             for name, body in self.calls
             if name == "BatchWriteItem"
         ]
+        return [b for b in batches if pages or not page_batch(b)]
 
     def _answer(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
         body = json.loads(params["body"] or b"{}")
@@ -133,7 +148,7 @@ class FakeDynamoDB:
             number = len(self.calls)
             if model.name == "Query":
                 pk = body["ExpressionAttributeValues"][":pk"]["S"]
-                rows = [item for (p, _), item in sorted(self.items.items()) if p == pk]
+                rows = [_parsed(item) for (p, _), item in sorted(self.items.items()) if p == pk]
                 return parsed_answer(200, {"Items": rows, "Count": len(rows)})
             if model.name == "BatchWriteItem":
                 ((table, requests),) = body["RequestItems"].items()
@@ -152,6 +167,14 @@ class FakeDynamoDB:
                         )
                 return parsed_answer(200, {"UnprocessedItems": {table: left} if left else {}})
         raise AssertionError(f"FakeDynamoDB does not answer {model.name}")
+
+
+def _parsed(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as botocore parses it from a response (binary values are bytes, not base64)."""
+    return {
+        name: {"B": base64.b64decode(value["B"])} if "B" in value else value
+        for name, value in item.items()
+    }
 
 
 def guarded_s3() -> Any:
@@ -205,14 +228,16 @@ def count_calls(client: Any, service: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_put_items_of_10000_elements_sends_400_full_batches_and_one_query() -> None:
-    """GIVEN a fresh partition WHEN 10,000 elements are stored THEN 1 Query + 400 x 25 writes."""
+    """GIVEN a fresh partition WHEN 10,000 elements are stored THEN 1 Query + 400 x 25 writes
+    (and the list's 157 proof pages, in 7 batches of at most 25)."""
     n = 10_000
+    pages = math.ceil(n / PAGE_SIZE)
     client = boto3.client("dynamodb", region_name=REGION)
     client.meta.events.register("before-send", no_network)
     seen = count_calls(client, "dynamodb")
     with RequestCounter(client) as counter, Stubber(client) as stubber:
         stubber.add_response("query", {"Items": [], "Count": 0, "ScannedCount": 0})
-        for _ in range(math.ceil(n / 25)):
+        for _ in range(math.ceil(n / 25) + math.ceil(pages / 25)):
             stubber.add_response("batch_write_item", {"UnprocessedItems": {}})
 
         sdc = StateDataClient(TABLE, NS, dynamodb_client=client, s3_client=guarded_s3())
@@ -224,11 +249,18 @@ def test_put_items_of_10000_elements_sends_400_full_batches_and_one_query() -> N
     assert len(seen["Query"]) == 1
     assert seen["Query"][0]["ConsistentRead"] is True
     batches = [params["RequestItems"] for params in seen["BatchWriteItem"]]
+    page_batches = [b for b in batches if page_batch(b[TABLE])]
+    batches = [b for b in batches if not page_batch(b[TABLE])]
     assert len(batches) == 400
     assert all(list(b) == [TABLE] and len(b[TABLE]) == 25 for b in batches)
     indices = sorted(i for b in batches for i in request_indices(b[TABLE]))
     assert indices == list(range(n))
-    assert counter.for_service("DynamoDB") == {"Query": 1, "BatchWriteItem": 400}
+    assert len(page_batches) == math.ceil(pages / 25)
+    assert sum(len(b[TABLE]) for b in page_batches) == pages
+    assert counter.for_service("DynamoDB") == {
+        "Query": 1,
+        "BatchWriteItem": 400 + math.ceil(pages / 25),
+    }
 
 
 @pytest.mark.parametrize("n", [1, 24, 25, 26, 50, 51, 101])
@@ -241,7 +273,8 @@ def test_batch_writes_never_exceed_25_requests(n: int) -> None:
 
     batches = fake.batch_writes()
     assert len(batches) == math.ceil(n / 25)
-    assert max(len(b) for b in batches) <= 25
+    assert max(len(b) for b in fake.batch_writes(pages=True)) <= 25
+    assert len(fake.batch_writes(pages=True)) == len(batches) + 1  # the proof pages (at most 2)
     assert sorted(i for b in batches for i in request_indices(b)) == list(range(n))
     assert fake.operations().count("Query") == 1
 
@@ -255,11 +288,13 @@ def test_stale_element_deletes_are_batched_by_25_too() -> None:
 
     sdc.put_items("rows", ["a", "b", "c", "d", "e"])
 
-    batches = fake.batch_writes()
+    batches = fake.batch_writes(pages=True)
     deletes = [r for b in batches for r in b if "DeleteRequest" in r]
     assert max(len(b) for b in batches) <= 25
     assert sorted(request_indices(deletes)) == list(range(5, 130))
-    assert sorted(i for (_, i) in fake.items) == [0, 1, 2, 3, 4]
+    assert sorted(i for (pk, i) in fake.items if not pk.startswith(PAGES_PREFIX)) == [0, 1, 2, 3, 4]
+    # the pages of elements 64-129 went with them
+    assert sorted(i for (pk, i) in fake.items if pk.startswith(PAGES_PREFIX)) == [0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,8 +309,9 @@ def test_unprocessed_items_are_retried_and_only_the_leftovers_resent(
     again, after a growing backoff, until everything is written."""
 
     def half_of_first_two_calls(number: int, requests: list[dict[str, Any]]) -> list[Any]:
-        # calls: 1 = Query, 2 = first BatchWriteItem, 3 = first retry, 4 = second retry
-        return requests[len(requests) // 2 :] if number in (2, 3) else []
+        # calls: 1 = Query, 2 = the proof page, 3 = first BatchWriteItem of elements,
+        # 4 = first retry, 5 = second retry
+        return requests[len(requests) // 2 :] if number in (3, 4) else []
 
     fake = FakeDynamoDB(half_of_first_two_calls)
     sleep = SleepRecorder()
@@ -286,13 +322,14 @@ def test_unprocessed_items_are_retried_and_only_the_leftovers_resent(
     sent = [request_indices(b) for b in fake.batch_writes()]
     assert sent == [[0, 1, 2, 3, 4, 5, 6, 7], [4, 5, 6, 7], [6, 7]]
     assert sleep.sleeps == [0.1, 0.2]
-    assert sorted(i for (_, i) in fake.items) == list(range(8))
+    assert sorted(i for (pk, i) in fake.items if pk == f"{NS}:rows") == list(range(8))
 
 
 def test_unprocessed_items_that_never_drain_raise_after_bounded_attempts(
     upper_bound_jitter: None,
 ) -> None:
-    fake = FakeDynamoDB(lambda number, requests: requests[-1:])  # the last one never goes in
+    # the last element never goes in
+    fake = FakeDynamoDB(lambda number, requests: [] if page_batch(requests) else requests[-1:])
     sleep = SleepRecorder()
     policy = RetryPolicy(max_attempts=8, base_delay=0.1, max_delay=0.5, sleep=sleep)
     sdc = StateDataClient(TABLE, NS, repository=fake_repository(fake, policy))
@@ -375,7 +412,7 @@ def test_unprocessed_items_give_up_at_the_deadline_not_after_all_attempts(
     assert caught.value.code == "UnprocessedItems"
     assert sleep.now + deadline.safety_margin <= 5.0
     assert sleep.sleeps == [0.25, 0.5, 1.0, 2.0]  # the next 2 s sleep would cross the margin
-    assert len(fake.batch_writes()) == 5
+    assert len(fake.batch_writes(pages=True)) == 5  # (the list's proof page never goes in)
 
 
 def test_no_retry_at_all_when_the_deadline_is_already_within_the_margin() -> None:
@@ -387,7 +424,7 @@ def test_no_retry_at_all_when_the_deadline_is_already_within_the_margin() -> Non
     with pytest.raises(StoreError, match=TABLE):
         sdc.put_items("rows", [1, 2])
     assert sleep.sleeps == []
-    assert len(fake.batch_writes()) == 1
+    assert len(fake.batch_writes(pages=True)) == 1  # (the list's proof page)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,7 +471,10 @@ def test_batch_get_sends_at_most_100_unique_keys_with_consistent_read(
 
     assert values == [{"row": i} for i in order]
     calls = seen["BatchGetItem"]
-    assert len(calls) == 3
+    # the 250 elements, then (the pointers do not say they index a list) their 4 proof pages
+    assert len(calls) == 3 + 1
+    assert {pk for _, pk, _ in _batch_get_keys(calls[-1])} == {f"{PAGES_PREFIX}{pk}"}
+    calls = calls[:-1]
     for params in calls:
         keys = _batch_get_keys(params)
         assert len(keys) <= 100
@@ -482,7 +522,8 @@ def test_unprocessed_keys_are_retried_and_only_the_leftovers_resent(
     assert repo.read_many(pointers) == [f"v{i}" for i in range(10)]
 
     sent = [sorted(i for _, _, i in _batch_get_keys(p)) for p in seen["BatchGetItem"]]
-    assert sent == [list(range(10)), [5, 6, 7, 8, 9], [7, 8, 9]]
+    # (then the list's proof page: the pointers do not say they index a list)
+    assert sent == [list(range(10)), [5, 6, 7, 8, 9], [7, 8, 9], [0]]
     for params in seen["BatchGetItem"]:
         assert all(e["ConsistentRead"] is True for e in params["RequestItems"].values())
     assert sleep.sleeps == [0.1, 0.2]
@@ -690,7 +731,8 @@ def test_throttling_is_retried_by_the_client_and_then_succeeds(
 
     result = _run(sdc, action)
 
-    assert wire.sent.count(operation) == 4  # 3 throttled answers, then success
+    # 3 throttled answers, then success (put_items: and its elements after its proof page)
+    assert wire.sent.count(operation) == 4 + (operation == "BatchWriteItem")
     assert len(botocore_backoff) == 3
     assert all(delay > 0 for delay in botocore_backoff)  # botocore computed a real backoff
     if action.startswith("get"):
@@ -916,7 +958,7 @@ def test_retried_put_items_with_the_same_data_writes_nothing_again(
     )
     values = [*range(60), BIG, {"j": 2, **BIG}]
     sdc.put_items("rows", values)
-    assert len(seen_ddb["BatchWriteItem"]) == 3
+    assert len(seen_ddb["BatchWriteItem"]) == 3 + 1  # and the list's proof page
     assert len(seen_s3["PutObject"]) == 2
     seen_ddb.clear()
     seen_s3.clear()
@@ -968,7 +1010,8 @@ def test_put_items_retried_after_a_failed_batch_writes_only_what_is_missing(
     seen.clear()
     sdc.put_items("rows", values)
 
-    (batch,) = seen["BatchWriteItem"]
+    pages, batch = seen["BatchWriteItem"]  # the list's proof page, then what is missing
+    assert page_batch(pages["RequestItems"][moto_resources.table])
     assert request_indices(batch["RequestItems"][moto_resources.table]) == list(range(50, 60))
     assert sdc.get_items("rows") == values
 
@@ -986,7 +1029,10 @@ def test_a_failed_put_items_leaves_no_batch_running_in_the_background(
     finished_before_return: list[bool] = []
 
     def fault(params: dict[str, Any], **_: Any) -> Any:
-        indices = request_indices(next(iter(json.loads(params["body"])["RequestItems"].values())))
+        requests = next(iter(json.loads(params["body"])["RequestItems"].values()))
+        if page_batch(requests):
+            return None  # the list's proof page, written first and alone
+        indices = request_indices(requests)
         if 0 in indices:
             assert second_started.wait(timeout=10)  # fail only once the other batch is running
             return parsed_error("InternalServerError", 500)
@@ -998,7 +1044,7 @@ def test_a_failed_put_items_leaves_no_batch_running_in_the_background(
 
     def done(**_: Any) -> None:
         finished_before_return.append(not returned.is_set())
-        if len(finished_before_return) == 2:
+        if len(finished_before_return) == 3:
             finished.set()
 
     dynamodb.meta.events.register("before-call.dynamodb.BatchWriteItem", fault)
@@ -1013,6 +1059,7 @@ def test_a_failed_put_items_leaves_no_batch_running_in_the_background(
 
     assert caught.value.code == "InternalServerError"
     assert finished.wait(timeout=10)
-    # after-call runs for both batches (the failed one too): both before put_items raised
-    assert finished_before_return == [True, True]
+    # after-call runs for the proof page and both batches (the failed one too): all before
+    # put_items raised
+    assert finished_before_return == [True, True, True]
     assert len(_partition(moto_resources, f"{NS}:rows")) == 25  # the running batch did land

@@ -17,6 +17,7 @@ injected faults answer in place of AWS there, so they behave the same).
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -40,6 +41,7 @@ from sfn_offload.errors import StoreError
 from sfn_offload.storage import AwsClients, PayloadRepository, RetryPolicy, retry_deadline
 from sfn_offload.testing import RequestCounter
 from sfn_offload.wire import is_pointer
+from sfn_offload.wire.merkle import PAGE_SIZE
 
 NS = "exec-faults"
 ITEM_BUDGET = 2_000  # small, so a share of the payloads overflows to S3 under the same faults
@@ -82,6 +84,10 @@ def repository(
         clients=AwsClients(dynamodb_client=dynamodb, s3_client=s3),
         retry=RetryPolicy(sleep=sleeps or Sleeps()),
     )
+
+
+#: The items of the decorated handler's fan-out list: 300 elements and their proof pages.
+FAN_OUT_ITEMS = 300 + math.ceil(300 / PAGE_SIZE)
 
 
 def inventory(res: AwsResources) -> tuple[set[tuple[str, int]], set[str]]:
@@ -152,7 +158,7 @@ def test_put_items_of_10000_elements_under_faults_is_intact_or_fails_cleanly(
         assert result["items"] == [1] * n
     assert clean.get_items("rows") == values
     items, objects = inventory(res)
-    assert len(items) == n
+    assert len(items) == n + math.ceil(n / PAGE_SIZE)  # the elements and the list's proof pages
     assert len(objects) == 50  # one overflow object per large element: no orphans
     assert_faults_were_heavy(faults, "dynamodb", "s3")
     assert faults.kinds["partial"] > 0
@@ -283,9 +289,8 @@ def test_a_decorated_handler_under_faults_returns_only_pointers_to_written_data(
     new_objects = after_retry[1] - before[1]
     written = list(pointers_in(retried))
     assert len(new_objects) == sum(p["backend"] == "s3" for p in written)
-    assert (
-        len(new_items)
-        == sum(p["backend"] == "dynamodb" and "count" not in p for p in written) + 300
+    assert len(new_items) == (
+        sum(p["backend"] == "dynamodb" and "count" not in p for p in written) + FAN_OUT_ITEMS
     )
     assert_faults_were_heavy(faults, "dynamodb", "s3")
 
@@ -318,7 +323,7 @@ def test_requests_that_keep_failing_raise_a_library_error_and_leave_nothing_a_re
     items, objects = inventory(res)
     assert len(objects - before[1]) == sum(p["backend"] == "s3" for p in written)
     assert len(items - before[0]) == (
-        sum(p["backend"] == "dynamodb" and "count" not in p for p in written) + 300
+        sum(p["backend"] == "dynamodb" and "count" not in p for p in written) + FAN_OUT_ITEMS
     )
 
 

@@ -26,6 +26,7 @@ from sfn_offload.budget import STATE_LIMIT_BYTES, inline_budget
 from sfn_offload.errors import PayloadEncodingError
 from sfn_offload.steps import offload_result
 from sfn_offload.storage import PayloadRepository
+from sfn_offload.storage.pages import PAGES_PREFIX
 from sfn_offload.testing import payload_size
 from sfn_offload.wire import Pointer, is_pointer
 
@@ -468,7 +469,8 @@ def test_fan_out_helper_stores_each_element_even_when_small() -> None:
     assert out["status"] == "ok"
     assert out["shards"]["count"] == 3
     assert out["shards"]["items"] == [1, 1, 1]
-    assert sorted(a.index for a in repo.dynamodb.data) == [0, 1, 2]  # type: ignore[attr-defined]
+    stored = repo.dynamodb.data  # type: ignore[attr-defined]
+    assert sorted(a.index for a in stored if not a.key.startswith(PAGES_PREFIX)) == [0, 1, 2]
     assert hydrate(out, repo) == {"status": "ok", "shards": elements}
 
 
@@ -503,8 +505,9 @@ def test_a_list_both_marked_with_fan_out_and_named_by_the_option_is_stored_once(
     out = handler({}, FakeLambdaContext())
 
     assert out["shards"]["count"] == 2
-    assert sorted(a.index for a in repo.dynamodb.data) == [0, 1]  # type: ignore[attr-defined]
-    assert repo.dynamodb.requests["put_many"] == 1  # type: ignore[attr-defined]
+    stored = repo.dynamodb.data  # type: ignore[attr-defined]
+    assert sorted(a.index for a in stored if not a.key.startswith(PAGES_PREFIX)) == [0, 1]
+    assert repo.dynamodb.requests["put_many"] == 2  # type: ignore[attr-defined]  # page, elements
 
 
 def test_fan_out_named_path_that_is_not_a_list_is_left_alone() -> None:
@@ -629,7 +632,8 @@ def test_running_the_same_handler_twice_writes_the_same_keys(moto_resources: Aws
     second = handler(event, FakeLambdaContext())
 
     assert first == second
-    assert stored() == after_first == (5, 2)  # 5 fan-out items; orders and scan in S3
+    # 5 fan-out items and their list's proof page; orders and scan in S3
+    assert stored() == after_first == (6, 2)
     assert first["orders"]["key"].startswith("sfn-offload/run-42.")
     assert first["shards"]["key"].startswith("run-42.")
 

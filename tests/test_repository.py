@@ -17,8 +17,10 @@ from sfn_offload.errors import (
     StoreError,
 )
 from sfn_offload.storage import Address, MemoryStore, PayloadRepository, Record
+from sfn_offload.storage.pages import pages_key
 from sfn_offload.wire import Pointer
 from sfn_offload.wire.codec import digest
+from sfn_offload.wire.merkle import Page
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -236,7 +238,8 @@ def test_given_a_shorter_list_then_higher_stale_indices_are_removed() -> None:
     repo, ddb, _ = make()
     repo.write_items(None, PK, [repo.encode(i) for i in range(5)])
     repo.write_items(None, PK, [repo.encode("a"), repo.encode("b")])
-    assert sorted(a.index for a in ddb.data) == [0, 1]
+    assert sorted(a.index for a in ddb.data if a.key == PK) == [0, 1]
+    assert sorted(a.index for a in ddb.data if a.key == pages_key(PK)) == [0]
     assert repo.read_partition("state", PK) == ["a", "b"]
 
 
@@ -312,8 +315,11 @@ def test_given_a_list_with_one_changed_element_then_every_element_records_the_ne
     # (reading the list checks they all belong to one write)
     second = repo.write_items(None, PK, [repo.encode(v) for v in ["a", "CHANGED", "c"]])
     assert first != second
-    members = [ddb.data[Address("state", PK, i)].member for i in range(3)]
-    assert {(m.root, m.count) for m in members if m is not None} == {(second, 3)}
+    tags = {ddb.data[Address("state", PK, i)].tag for i in range(3)}
+    assert tags == {second[:16]}
+    page = Page.from_bytes(ddb.data[Address("state", pages_key(PK), 0)].body or b"")
+    assert page is not None
+    assert (page.root, page.count) == (second, 3)
     assert repo.read_partition("state", PK) == ["a", "CHANGED", "c"]
 
 
@@ -329,8 +335,12 @@ def test_given_a_retry_after_half_the_ttl_then_identical_elements_are_refreshed(
 def test_given_items_written_by_py2sfn_then_a_retry_rewrites_them_with_digests() -> None:
     repo, ddb, _ = make()
     ddb.data[Address("state", PK, 0)] = Record(b'"a"', expires_at=NOW + DAY)  # no sha256/size
-    repo.write_items(None, PK, [repo.encode("a")])
-    assert ddb.data[Address("state", PK, 0)].sha256 == digest(b'"a"')
+    root = repo.write_items(None, PK, [repo.encode("a")])
+    # rewritten as an element of the list (its digest is in the list's proof page)
+    assert ddb.data[Address("state", PK, 0)].tag == root[:16]
+    page = Page.from_bytes(ddb.data[Address("state", pages_key(PK), 0)].body or b"")
+    assert page is not None
+    assert page.digests == (bytes.fromhex(digest(b'"a"')),)
 
 
 def test_given_the_item_write_fails_then_no_overflow_object_is_left_behind() -> None:
@@ -475,7 +485,8 @@ def test_given_a_tampered_item_then_even_a_digest_less_read_is_checked_against_t
     repo.write_items(None, PK, [repo.encode({"amount": 100})])
     address = Address("state", PK, 0)
     ddb.data[address] = dataclasses.replace(ddb.data[address], body=b'{"amount":9000}')
-    with pytest.raises(IntegrityError, match="not the size recorded for it") as caught:
+    # (checked against the list's proof pages: the element records no size or digest of its own)
+    with pytest.raises(IntegrityError, match="an element was replaced") as caught:
         repo.read_partition("state", PK)
     # neither the stored size nor the item's record of it (the input did not say it)
     assert "15" not in str(caught.value)

@@ -130,3 +130,38 @@ def test_query_lists_a_partition_by_index_and_an_empty_one_as_nothing(
     )
     assert [r.body for _, r in store.query(table, "p")] == [b'"a"', None, b'"c"']
     assert store.query(table, "empty") == []
+
+
+@pytest.mark.parametrize("factory", PARTITION_STORES.values(), ids=PARTITION_STORES.keys())
+def test_list_elements_keep_their_tag_and_proof_pages_their_bytes(
+    factory: Factory, where: AwsResources
+) -> None:
+    """The records of a list written element by element come back as stored: an element with
+    its list's tag and no digest (in full and in a keys-only listing), a gzipped one with its
+    encoding, and a proof page (binary, its own encoding)."""
+    store = factory(where)
+    table = where.table
+    tag = "0123456789abcdef"
+    element = Record(b'{"a":1}', tag=tag, expires_at=4_102_444_800)
+    zipped = Record(b"\x1f\x8b\x08\x00", "json+gzip", tag=tag, expires_at=4_102_444_800)
+    page = Record(bytes(range(256)), "sfn-offload-list-page", expires_at=4_102_444_800)
+    store.put_many(
+        [
+            (Address(table, "rows", 0), element),
+            (Address(table, "rows", 1), zipped),
+            (Address(table, "sfn-offload#pages#rows", 0), page),
+        ]
+    )
+
+    got = store.get_many(
+        [
+            Address(table, "rows", 0),
+            Address(table, "rows", 1),
+            Address(table, "sfn-offload#pages#rows", 0),
+        ]
+    )
+    assert got[Address(table, "rows", 0)] == element
+    assert got[Address(table, "rows", 1)] == zipped
+    assert got[Address(table, "sfn-offload#pages#rows", 0)] == page
+    listed = [(r.tag, r.encoding, r.sha256) for _, r in store.query(table, "rows", keys_only=True)]
+    assert listed == [(tag, "json", None), (tag, "json+gzip", None)]

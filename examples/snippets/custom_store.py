@@ -11,7 +11,8 @@ from sfn_offload.errors import NoItemFound
 from sfn_offload.storage import Address, Membership, Record
 
 _COLUMNS = (
-    "container, key, idx, body, encoding, sha256, size, r_container, r_key, expires_at, member"
+    "container, key, idx, body, encoding, sha256, size, r_container, r_key, expires_at, member, "
+    "list_tag"
 )
 
 
@@ -41,7 +42,7 @@ class SqliteStore:
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
         rows = [(*_key(a), *_columns(r)) for a, r in entries]
         with self._lock, self._db:
-            self._db.executemany(f"REPLACE INTO payloads VALUES ({', '.join('?' * 11)})", rows)
+            self._db.executemany(f"REPLACE INTO payloads VALUES ({', '.join('?' * 12)})", rows)
 
     def get_many(
         self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
@@ -91,17 +92,17 @@ def _key(address: Address) -> tuple[str, str, int]:
 def _columns(r: Record) -> tuple[object, ...]:
     redirect = (r.redirect.container, r.redirect.key) if r.redirect else (None, None)
     member = f"{r.member.root} {r.member.count} {r.member.proof}" if r.member else None
-    return (r.body, r.encoding, r.sha256, r.size, *redirect, r.expires_at, member)
+    return (r.body, r.encoding, r.sha256, r.size, *redirect, r.expires_at, member, r.tag)
 
 
 def _record(row: tuple[object, ...]) -> Record:
-    _, _, index, body, encoding, sha256, size, r_container, r_key, expires_at, member = row
+    _, _, index, body, encoding, sha256, size, r_container, r_key, expires_at, member, tag = row
     redirect = Address(str(r_container), str(r_key), int(index)) if r_key is not None else None
     list_of = None
-    if isinstance(member, str):  # the list this element belongs to: root, length, proof
+    if isinstance(member, str):  # (lists written by 0.1.0) the list's root, length, the proof
         root, count, proof = (member + " ").split(" ")[:3]
         list_of = Membership(root, int(count), proof)
-    return Record(body, str(encoding), sha256, size, redirect, expires_at, list_of)  # type: ignore[arg-type]
+    return Record(body, str(encoding), sha256, size, redirect, expires_at, list_of, tag)  # type: ignore[arg-type]
 
 
 # --8<-- [end:store]

@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 ResultWriterMode = Literal["strict", "tolerant", "off"]
-#: What a keys-only listing reads per element, at least (its digest, 64 hex characters).
+#: What reading a list's digests costs per element, at most (a 0.1.0 list's keys-only listing:
+#: 64 hex characters; proof pages hold 32 bytes).
 _DIGEST_ROW_BYTES = 64
 
 
@@ -163,7 +164,7 @@ def _load(
         trusted=trusted,
         max_bytes=max_bytes,
         wheres=[f"{labels[id(ref)]} ({ref.pointer.describe()})" for ref in singles],
-        lists=[ref.parent for ref in singles],
+        lists=[_list_of(ref) for ref in singles],
     )
     stats = loaded.stats
     found: dict[int, tuple[Any, int]] = {
@@ -180,6 +181,13 @@ def _load(
     return found, stats
 
 
+def _list_of(ref: Reference) -> Pointer | None:
+    """The list ``ref`` is an element of (its page is read with it), else ``None``."""
+    if ref.kind == "py2sfn-map":  # a py2sfn Map event: an index of the list at that key
+        return Pointer("dynamodb", ref.pointer.container, ref.pointer.key)
+    return ref.parent
+
+
 def bind(
     ref: Reference,
     reader: ExecutionIdentity,
@@ -194,10 +202,10 @@ def bind(
 
     A reference with a digest may be read wherever it points (the digest is checked). So may a
     list whose partition key ends in its digest (``:list-<20 hex>``, the decorator's fan-out
-    lists): a whole list is checked against it as it is read; an element gets the SHA-256 the
-    list records for it (one keys-only Query, which reads every element's digest: refused when
-    those alone would pass ``max_bytes``), and is checked against that. Everything else must lie
-    in the reader's namespace.
+    lists): a whole list is checked against it as it is read; an element gets the list's digest
+    (one Query of the list's proof pages, which hold every element's digest: refused when those
+    alone would pass ``max_bytes``), and is checked against that. Everything else must lie in
+    the reader's namespace.
     """
     if ref.verifiable or ref.kind == "result-writer":
         return ref  # a digest vouches for it; ResultWriter output is checked by its reader
@@ -214,8 +222,8 @@ def bind(
             )
         if not trusted:
             repo.check_allowed(ref.pointer, where)
-        pointer = repo.element_by_key_digest(ref.pointer, ref.list_count, where)
-        return replace(ref, pointer=pointer)
+        parent = repo.list_by_key_digest(ref.pointer, ref.list_count, where)
+        return replace(ref, parent=parent)
     raise ForeignDataError(
         f"{where}: {ref.pointer.describe()} carries no digest and lies outside the namespace of "
         f"the reading {reader.describe()}; only data written for this execution can be read "

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import PointerNotAllowedError
 from ..storage.base import Address, PartitionStore, PayloadStore, Record
+from ..storage.pages import page_address
 from ..storage.repository import PayloadRepository
 from ..wire.pointer import Pointer
 
@@ -31,6 +32,9 @@ class _CachingStore:
         self._inner = inner
         self.backend = inner.backend
         self._cache: dict[Address, Record] = {}
+        # Addresses read and found empty (a list's proof page, read with every element, is
+        # absent for a list py2sfn-task-tools wrote).
+        self._absent: set[Address] = set()
 
     def get(self, address: Address) -> Record:
         if address not in self._cache:
@@ -40,18 +44,24 @@ class _CachingStore:
     def get_many(
         self, addresses: Sequence[Address], *, max_bytes: Mapping[Address, int] | None = None
     ) -> dict[Address, Record]:
-        missing = [a for a in dict.fromkeys(addresses) if a not in self._cache]
+        missing = [
+            a for a in dict.fromkeys(addresses) if a not in self._cache and a not in self._absent
+        ]
         if missing:
-            self._cache.update(self._inner.get_many(missing, max_bytes=max_bytes))
+            found = self._inner.get_many(missing, max_bytes=max_bytes)
+            self._cache.update(found)
+            self._absent.update(a for a in missing if a not in found)
         return {a: self._cache[a] for a in addresses if a in self._cache}
 
     def put(self, address: Address, record: Record) -> Record | None:
         self._cache.pop(address, None)
+        self._absent.discard(address)
         return self._inner.put(address, record)
 
     def put_many(self, entries: Sequence[tuple[Address, Record]]) -> None:
         for address, _ in entries:
             self._cache.pop(address, None)
+            self._absent.discard(address)
         self._inner.put_many(entries)
 
     def delete_many(self, addresses: Sequence[Address]) -> None:
@@ -103,8 +113,15 @@ class _CachingPartitionStore(_CachingStore):
         super().delete_many(addresses)
 
 
-def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: bool) -> None:
-    """Fetch every allowed item and object once, in as few requests as the stores allow.
+def prefetch(
+    repo: PayloadRepository,
+    pointers: Sequence[Pointer],
+    *,
+    trusted: bool,
+    elements: Sequence[Pointer] = (),
+) -> None:
+    """Fetch every allowed item and object once, in as few requests as the stores allow; with
+    ``elements`` (those of ``pointers`` that index a list), their lists' proof pages too.
 
     Only fills the caches of a :func:`reading_once` repository: checks, decoding and errors
     happen per state in :func:`~sfn_offload.cli.report.resolve`, so one bad pointer is reported
@@ -113,6 +130,7 @@ def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: b
     ddb: list[Address] = []
     s3: list[Address] = []
     limits: dict[Address, int] = {}
+    pages = {page_address(p.container, p.key, p.index) for p in elements}
     for pointer in dict.fromkeys(pointers):
         if not trusted:
             try:
@@ -121,6 +139,9 @@ def prefetch(repo: PayloadRepository, pointers: Sequence[Pointer], *, trusted: b
                 continue
         address = Address(pointer.container, pointer.key, pointer.index)
         (ddb if pointer.backend == "dynamodb" else s3).append(address)
+        page = page_address(pointer.container, pointer.key, pointer.index)
+        if pointer.backend == "dynamodb" and page in pages:
+            ddb.append(page)
         if pointer.backend == "s3" and pointer.size is not None:
             # An object longer than its pointer says is not read (resolve refuses it anyway).
             limits[address] = min(pointer.size, limits.get(address, pointer.size))

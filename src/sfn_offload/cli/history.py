@@ -215,7 +215,13 @@ def inspect_execution(
         loads = [
             p for data in sides for ref in data.references if not ref.is_list for p in ref.loads()
         ]
-        prefetch(repo, loads, trusted=trusted)
+        elements = [
+            ref.pointer
+            for data in sides
+            for ref in data.references
+            if ref.kind in ("element", "py2sfn-map")
+        ]
+        prefetch(repo, loads, trusted=trusted, elements=elements)
     pending = [(v, side, d) for v in visits for side, d in v.sides() if d.error is None]
     for done, (visit, side, data) in enumerate(pending, 1):
         _resolve_side(data, repo, trusted=trusted, where=f"{visit.label} {side}", reader=reader)

@@ -156,9 +156,19 @@ class StateDataClient:
             "sha256": pointer.sha256,
         }
 
-    def _get(self, table: str, partition_key: str, index: object, *, trusted: bool = True) -> Any:
+    def _get(
+        self,
+        table: str,
+        partition_key: str,
+        index: object,
+        *,
+        trusted: bool = True,
+        element: bool = False,
+    ) -> Any:
         pointer = Pointer("dynamodb", table, partition_key, parse_index(index))
-        return self._repo.read_many([pointer], trusted=trusted)[0]
+        # A Map iteration reads an element of a list: its proof page comes in the same request.
+        lists = [Pointer("dynamodb", table, partition_key)] if element else None
+        return self._repo.load_many([pointer], trusted=trusted, lists=lists).values[0]
 
     def _put_many(self, table: str, partition_key: str, items: Sequence[Any]) -> dict[str, Any]:
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
@@ -187,12 +197,16 @@ class StateDataClient:
 
     def get_item(self, key: str, index: int = 0) -> Any:
         """Load what :meth:`put_item`/:meth:`put_items` stored under ``key``/``index``."""
+        return self._get_local(key, index)
+
+    def _get_local(self, key: str, index: object, *, element: bool = False) -> Any:
         try:
-            return self._get(self._table(), self._partition_key(key), index)
+            return self._get(self._table(), self._partition_key(key), index, element=element)
         except NoItemFound:
             if self.legacy_namespace is None:
                 raise
-            return self._get(self._table(), f"{self.legacy_namespace}:{key}", index)
+            legacy_key = f"{self.legacy_namespace}:{key}"
+            return self._get(self._table(), legacy_key, index, element=element)
 
     def put_items(self, key: str, items: Sequence[Any]) -> dict[str, Any]:
         """Store a list element by element for a Map state; ``items`` in the result is the
@@ -218,7 +232,7 @@ class StateDataClient:
         """Load this iteration's element of the local list the event names."""
         it = parse_map_iteration(event)
         assert it.key is not None
-        return self.get_item(it.key, it.index)
+        return self._get_local(it.key, it.index, element=True)
 
     # -- global (explicit table and full partition key) ------------------------------------
 
@@ -254,7 +268,9 @@ class StateDataClient:
         """Load this iteration's element of the list the event names (any table on the
         allow-list)."""
         it = self._global_iteration(event)
-        return self._get(self._table(it.table), it.partition_key or "", it.index, trusted=False)
+        return self._get(
+            self._table(it.table), it.partition_key or "", it.index, trusted=False, element=True
+        )
 
     def _global_iteration(self, event: Mapping[str, Any]) -> MapIteration:
         it = parse_map_iteration(event, need="global")

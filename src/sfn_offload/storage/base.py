@@ -36,11 +36,12 @@ describe addresses in messages. The contract the repository relies on:
   add up to more than it, the store stops reading and raises
   :class:`~sfn_offload.errors.PayloadTooLargeError` (it may have read one request's worth
   more). With ``keys_only`` a record may leave ``body`` as ``None`` but must keep ``sha256``,
-  ``encoding``, ``size``, ``redirect``, ``expires_at`` and ``member`` (what a rewrite
+  ``encoding``, ``size``, ``redirect``, ``expires_at``, ``member`` and ``tag`` (what a rewrite
   compares); a record it cannot read may then come back as ``Record(None)``.
 
-Every field of a :class:`Record` must come back as it was stored (``member`` included: list
-elements are verified with it).
+Every field of a :class:`Record` must come back as it was stored (``member`` and ``tag``
+included: list elements are verified with them). A list's proof pages are records too, in a
+partition of their own (:mod:`sfn_offload.storage.pages`): a store keeps them like any other.
 
 Reads must see every write that returned before them (the repository reads back what it has just
 written). Failures of the backing service should raise :class:`~sfn_offload.errors.StoreError`
@@ -101,7 +102,8 @@ class Address(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Membership:
-    """The list an element belongs to (see :mod:`sfn_offload.wire.merkle`).
+    """The list an element written by sfn-offload 0.1.0 belongs to (see
+    :mod:`sfn_offload.wire.merkle`; later versions keep proofs in pages, not on elements).
 
     Attributes:
         root: the list's digest (the Merkle root over its elements' SHA-256).
@@ -121,8 +123,12 @@ class Record:
     ``body`` is ``None`` when the payload lives elsewhere (``redirect``: a DynamoDB item whose
     payload overflowed to S3), or when a bounded read left it unread (``get_many``'s
     ``max_bytes``). ``sha256``/``size`` describe the payload bytes wherever they are; both are
-    ``None`` for items written by py2sfn-task-tools. ``member`` is set on the elements of a list
-    written element by element.
+    ``None`` for items written by py2sfn-task-tools, and for list elements whose payload is in
+    the record (their digest follows from ``body``). ``tag`` is set on the elements of a list
+    written element by element: the first 16 hex digits of the list's digest, the same on every
+    element of one write (the digests themselves are in the list's proof pages,
+    :mod:`sfn_offload.storage.pages`). ``member`` is set on the elements of a list written by
+    sfn-offload 0.1.0, which recorded the list's digest and the element's proof on each.
     """
 
     body: bytes | None
@@ -132,6 +138,7 @@ class Record:
     redirect: Address | None = None
     expires_at: int | None = None
     member: Membership | None = None
+    tag: str | None = None
 
 
 class PayloadStore(Protocol):

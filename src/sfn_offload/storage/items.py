@@ -9,16 +9,33 @@ what the other wrote::
     blob          B  gzip of the JSON               (compressed payloads)
     s3_key        S  overflow object key            s3_bucket S  its bucket (new; py2sfn read the
                                                                   bucket from its configuration)
-    sha256 S, size N, encoding S                    digest/size/encoding of the payload bytes (new)
-    list_sha256 S, list_count N, list_proof S       the list an element belongs to: its root,
-                                                    length and the element's proof (new; see
-                                                    sfn_offload.wire.merkle)
+    sha256 S, size N, encoding S                    digest/size/encoding of the payload bytes (new;
+                                                    not on list elements stored as ``data``, whose
+                                                    digest follows from it, and on those stored as
+                                                    ``blob`` only ``encoding``)
+    list_tag      B  8 bytes of the list's digest   on every element of a list written element by
+                                                    element (new): one write's elements share it
+
+A list element stored as ``data`` is py2sfn's four attributes plus ``list_tag`` (16 bytes). The
+digests and proofs that tie the elements to the list's digest are in proof pages, items of their
+own partition (:mod:`sfn_offload.storage.pages`)::
+
+    partition_key S  "sfn-offload#pages#<the list's partition key>"
+    sort_key N  page number               expires_at N  as the elements'
+    blob B  the page (sfn_offload.wire.merkle.Page)   encoding S  "sfn-offload-list-page"
+
+Elements written by sfn-offload 0.1.0 carry ``sha256``/``size``/``encoding`` and
+``list_sha256 S, list_count N, list_proof S`` (the list's root, length and the element's proof);
+they are read as :class:`~sfn_offload.storage.base.Membership` and checked as before.
 
 >>> item = to_item(Address("table", "run:rows", 3), Record(b'{"a":1}', sha256="ab", size=7))
 >>> item["data"], item["sort_key"]
 ({'S': '{"a":1}'}, {'N': '3'})
 >>> from_item(item, "example").body
 b'{"a":1}'
+>>> element = to_item(Address("table", "run:rows", 0), Record(b"1", tag="00112233445566ff"))
+>>> sorted(element), from_item(element, "example").tag
+(['data', 'list_tag', 'partition_key', 'sort_key'], '00112233445566ff')
 """
 
 from __future__ import annotations
@@ -33,10 +50,10 @@ from .base import Address, Membership, Record
 __all__ = ["KEYS_ONLY_NAMES", "KEYS_ONLY_PROJECTION", "address_of", "from_item", "key", "to_item"]
 
 #: What a keys-only query reads: everything but the payload (``data``/``blob``).
-#: (An element's proof is left out: it follows from the list's digest and the index.)
+#: (A 0.1.0 element's proof is left out: it follows from the list's digest and the index.)
 KEYS_ONLY_PROJECTION = (
     "partition_key, sort_key, s3_key, s3_bucket, sha256, #sz, #enc, expires_at, list_sha256, "
-    "list_count"
+    "list_count, list_tag"
 )
 #: ``size`` and ``encoding`` are DynamoDB reserved words: the projection names them by alias.
 KEYS_ONLY_NAMES = {"#sz": "size", "#enc": "encoding"}
@@ -66,6 +83,7 @@ def to_item(address: Address, record: Record) -> dict[str, Any]:
         item["blob"] = {"B": record.body}
     if record.sha256 is not None:
         item["sha256"] = {"S": record.sha256}
+    if record.sha256 is not None or record.encoding != ENCODING_JSON:
         item["encoding"] = {"S": record.encoding}
     if record.size is not None:
         item["size"] = {"N": str(record.size)}
@@ -73,6 +91,8 @@ def to_item(address: Address, record: Record) -> dict[str, Any]:
         item["list_sha256"] = {"S": record.member.root}
         item["list_count"] = {"N": str(record.member.count)}
         item["list_proof"] = {"S": record.member.proof}
+    if record.tag is not None:
+        item["list_tag"] = {"B": bytes.fromhex(record.tag)}
     return item
 
 
@@ -90,6 +110,7 @@ def from_item(item: dict[str, Any], where: str, *, summary: bool = False) -> Rec
         size=_number(item, "size", where),
         expires_at=_number(item, "expires_at", where),
         member=_membership(item, where, summary=summary),
+        tag=_tag(item, where),
     )
     s3_key = _text(item, "s3_key", where)
     if s3_key is not None:
@@ -128,6 +149,17 @@ def _membership(item: dict[str, Any], where: str, *, summary: bool) -> Membershi
             f"{where}: the item records its list's digest without the list's length or its proof"
         )
     return Membership(root, count, proof)
+
+
+def _tag(item: dict[str, Any], where: str) -> str | None:
+    value = item.get("list_tag")
+    if value is None:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("B"), bytes | bytearray):
+        return bytes(value["B"]).hex()
+    raise PayloadEncodingError(
+        f"{where}: attribute 'list_tag' is not binary (DynamoDB type {_attribute_type(value)})"
+    )
 
 
 def _text(item: dict[str, Any], name: str, where: str) -> str | None:

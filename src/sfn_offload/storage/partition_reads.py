@@ -1,6 +1,6 @@
-"""Reads of a list stored one item per index: a whole partition with Query, or one element
-checked against the list's key digest. Mixed into :class:`~sfn_offload.storage.PayloadRepository`
-over the value reads of :mod:`.reads`."""
+"""Reads of a list stored one item per index: a whole partition with Query, or the digest of a
+list named by its key digest (for checking one element). Mixed into
+:class:`~sfn_offload.storage.PayloadRepository` over the value reads of :mod:`.reads`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from ..errors import IntegrityError, NoItemFound, PayloadTooLargeError
 from ..wire import merkle
 from ..wire.pointer import Pointer
 from .base import Address
-from .list_checks import check_key_digest, check_list, check_one_write, missing
+from .list_checks import (
+    check_key_digest,
+    check_list,
+    check_one_write,
+    element_digest,
+    missing,
+    paged,
+)
+from .pages import pages_key, read_page
 from .reads import Loaded, Reads
 
 __all__ = ["PartitionReads"]
@@ -42,9 +50,10 @@ class PartitionReads(Reads):
         must hash to it, and a partition key ending in a list digest (``:list-<20 hex>``, the
         decorator's fan-out lists) must be that of its elements; elements that record their list
         (every list sfn-offload writes) must all record the same one, complete: a mix of two
-        writes raises :class:`~sfn_offload.errors.ConcurrentWriteError`. ``max_bytes`` bounds
-        what is read: a ``count`` over it is refused before any request, and the Query stops
-        once past it.
+        writes raises :class:`~sfn_offload.errors.ConcurrentWriteError`. Only that last check,
+        for a list without either digest, reads anything more: one Query of the list's proof
+        pages. ``max_bytes`` bounds what is read: a ``count`` over it is refused before any
+        request, and the Query stops once past it.
         """
         where = where or f"dynamodb table {table!r} partition_key {partition_key!r}"
         if max_bytes is not None and count is not None and count > max_bytes:
@@ -64,8 +73,14 @@ class PartitionReads(Reads):
             )
         # What a digest vouches for first (a replaced element is an integrity error), then the
         # elements' own record of their list (a mix of two writes).
-        check_key_digest(rows, partition_key, where)
-        check_list(rows, root, where)
+        digests = [element_digest(r) for _, r in rows]
+        check_key_digest(rows, digests, partition_key, where)
+        pages = None
+        if root is None and merkle.key_digest(partition_key) is None and paged(rows):
+            pages = self.dynamodb.query(
+                table, pages_key(partition_key), below=merkle.page_count(len(rows))
+            )
+        check_list(rows, digests, root, where, pages=pages)
         pointers = []
         wheres = []
         for index, record in rows:
@@ -75,31 +90,57 @@ class PartitionReads(Reads):
         # The query already returned the items; only overflowed payloads still need S3.
         prefetched = {Address(table, partition_key, i): r for i, r in rows}
         return self.load_many(
-            pointers, trusted=trusted, max_bytes=max_bytes, wheres=wheres, prefetched=prefetched
+            pointers,
+            trusted=trusted,
+            max_bytes=max_bytes,
+            wheres=wheres,
+            prefetched=prefetched,
+            verified=True,
         )
 
-    def element_by_key_digest(self, element: Pointer, count: int, where: str) -> Pointer:
-        """The pointer to element ``element.index`` of the list ``count`` long whose partition
-        key ends in its digest, with the element's size and SHA-256 from the list: one keys-only
-        Query of the list's digests, checked against the key.
+    def list_by_key_digest(self, element: Pointer, count: int, where: str) -> Pointer:
+        """The list pointer, with the list's digest (root), of the list ``count`` long that
+        ``element`` indexes, whose partition key ends in its flat digest: read from the list's
+        proof pages (one Query; for a list written by 0.1.0, which has none, one more of the
+        elements' recorded digests), and checked against the key.
 
         What a Map iteration reads when its element reference carries no list digest but names
-        a list by its digest: the element is then verified against the list, wherever it lives.
+        a list by its digest: the element is then verified against the root, wherever it lives.
         """
         suffix = merkle.key_digest(element.key)
         if suffix is None:
             raise IntegrityError(f"{where}: the list's key carries no digest")
-        rows = self.dynamodb.query(element.container, element.key, keys_only=True, below=count)
-        if len(rows) != count or [i for i, _ in rows] != list(range(count)):
-            raise NoItemFound(f"{where}: elements are missing from the list of {count}")
-        check_key_digest(rows, element.key, where)
-        record = rows[element.index][1]
-        return Pointer(
-            "dynamodb",
-            element.container,
-            element.key,
-            element.index,
-            record.size,
-            record.sha256,
-            record.encoding,
-        )
+        table = element.container
+        pages = self.dynamodb.query(table, pages_key(element.key), below=merkle.page_count(count))
+        digests: list[str | None]
+        if pages:
+            found = [read_page(record) for _, record in pages]
+            digests = [
+                d.hex()
+                for page in found
+                if page is not None and page.count == count
+                for d in page.digests
+            ]
+            if len(digests) != count or [i for i, _ in pages] != list(range(len(pages))):
+                raise IntegrityError(
+                    f"{where}: the list's proof pages do not record the {count} elements of "
+                    "the list; refusing it"
+                )
+        else:  # written by sfn-offload 0.1.0: every element records its digest
+            rows = self.dynamodb.query(table, element.key, keys_only=True, below=count)
+            if len(rows) != count or [i for i, _ in rows] != list(range(count)):
+                raise NoItemFound(f"{where}: elements are missing from the list of {count}")
+            digests = [r.sha256 for _, r in rows]
+            if any(r.size is None for _, r in rows):
+                digests = []
+        if (
+            len(digests) != count
+            or any(d is None for d in digests)
+            or merkle.flat_digest([d or "" for d in digests])[: len(suffix)] != suffix
+        ):
+            raise IntegrityError(
+                f"{where}: the elements stored do not have the digest the list's key carries (an "
+                "element was replaced, removed or added); refusing the list"
+            )
+        root = merkle.root_of([d or "" for d in digests])
+        return Pointer("dynamodb", table, element.key, sha256=root, count=count)

@@ -38,6 +38,7 @@ from ..wire.codec import inflate, loads, verify
 from ..wire.pointer import Pointer
 from .base import Address, PartitionStore, PayloadStore, Record
 from .list_checks import check_member
+from .pages import page_address
 from .tiering import LEGACY_S3_PREFIX
 
 __all__ = ["Loaded", "ReadStats", "Reads"]
@@ -133,6 +134,7 @@ class Reads:
         wheres: Sequence[str] | None = None,
         prefetched: dict[Address, Record] | None = None,
         lists: Sequence[Pointer | None] | None = None,
+        verified: bool = False,
     ) -> Loaded:
         """Load value pointers with the fewest requests; values come back in pointer order.
 
@@ -141,18 +143,37 @@ class Reads:
         ``trusted=False`` (pointers from an event) enforces the allow-lists before any request.
         ``max_bytes`` caps the total JSON bytes loaded (and what any one object may hold).
         ``lists`` gives, for an element of a list, the list pointer: when it carries the list's
-        digest, the element must prove it belongs to that list.
+        digest, the element must prove it belongs to that list (its list's proof page is read in
+        the same request as the element); without, the element must match the digest its page
+        records for it. An element of a list is checked against its page whether or not ``lists``
+        says so (its page is then read in a second request); ``verified`` (the prefetched
+        elements of a list checked whole) skips that.
         """
         wheres = wheres or [p.describe() for p in pointers]
         lists = lists or [None] * len(pointers)
         self._check_request(pointers, wheres, trusted=trusted, max_bytes=max_bytes)
         loaded = Loaded([], [], ReadStats(pointers=len(pointers)))
+        # An element of a list is read with its list's proof page (same request); an element
+        # found without one (a plain get_item of an index) has its page read in a second.
+        pages = {
+            i: page_address(p.container, p.key, p.index)
+            for i, (p, parent) in enumerate(zip(pointers, lists, strict=True))
+            if parent is not None and p.backend == "dynamodb"
+        }
+        ddb = [Address(p.container, p.key, p.index) for p in pointers if p.backend == "dynamodb"]
         if prefetched is None:
-            ddb = [
-                Address(p.container, p.key, p.index) for p in pointers if p.backend == "dynamodb"
-            ]
-            prefetched = self.dynamodb.get_many(ddb) if ddb else {}
-        loaded.stats.dynamodb_items = len(prefetched)
+            prefetched = self.dynamodb.get_many([*ddb, *pages.values()]) if ddb else {}
+        elif pages:
+            prefetched = {**prefetched, **self.dynamodb.get_many(list(pages.values()))}
+        if not verified:
+            late = _unpaged_elements(pointers, prefetched, pages)
+            if late:
+                pages.update(late)
+                prefetched = {**prefetched, **self.dynamodb.get_many(list(late.values()))}
+        # (Pages are not payloads: not counted.)
+        loaded.stats.dynamodb_items = (
+            len(set(ddb) & prefetched.keys()) if pages else len(prefetched)
+        )
         sources = self._sources(pointers, wheres, prefetched, trusted=trusted)
         s3_addresses = [address for _, address in sources if address is not None]
         objects = {}
@@ -163,8 +184,8 @@ class Reads:
         # Release each object's bytes after its last use: hydrating a 50 MB payload should not
         # hold the body and the parsed value longer than needed.
         uses = Counter(s3_addresses)
-        for pointer, where, parent, (item, address) in zip(
-            pointers, wheres, lists, sources, strict=True
+        for position, (pointer, where, parent, (item, address)) in enumerate(
+            zip(pointers, wheres, lists, sources, strict=True)
         ):
             if address is None:
                 assert item is not None
@@ -173,8 +194,9 @@ class Reads:
                 uses[address] -= 1
                 found = objects.get(address) if uses[address] else objects.pop(address, None)
                 record = self._object(found, address, pointer, item, where, max_bytes)
-            if parent is not None and parent.sha256 is not None:
-                check_member(item or record, pointer.index, parent, where)
+            if position in pages:
+                page = prefetched.get(pages[position])
+                check_member(item or record, pointer.index, parent, page, where)
             loaded.stats.stored_bytes += len(record.body or b"")
             remaining = None if max_bytes is None else max_bytes - loaded.stats.json_bytes
             value, size = self._decode(pointer, item, record, where, remaining)
@@ -308,9 +330,24 @@ class Reads:
                 f"{where}: stored encoding {recorded.encoding!r} differs from the pointer's "
                 f"{pointer.encoding!r}"
             )
-        legacy = pointer.sha256 is None and recorded.sha256 is None
+        # (Elements of a paged list record no digest: theirs is checked against the list's.)
+        legacy = pointer.sha256 is None and recorded.sha256 is None and recorded.tag is None
         raw = inflate(body, encoding, where=where, max_bytes=remaining)
         return loads(raw, where=where, allow_constants=legacy), len(raw)
+
+
+def _unpaged_elements(
+    pointers: Sequence[Pointer], items: dict[Address, Record], pages: dict[int, Address]
+) -> dict[int, Address]:
+    """The page addresses of the list elements read without their page."""
+    late = {}
+    for position, pointer in enumerate(pointers):
+        if position in pages or pointer.backend != "dynamodb":
+            continue
+        item = items.get(Address(pointer.container, pointer.key, pointer.index))
+        if item is not None and item.tag is not None and item.member is None:
+            late[position] = page_address(pointer.container, pointer.key, pointer.index)
+    return late
 
 
 def _s3_limits(

@@ -15,8 +15,11 @@
   address again, concurrently or after a failure, never touches the object the current item
   names; a write that fails deletes only its own objects (and none a committed item names).
 - **Lists are one write.** Each element of a list written by :meth:`Writes.write_items` records
-  the list's digest, length and its proof (:mod:`sfn_offload.wire.merkle`), so a reader can tell
-  the elements of one write from a mix of two concurrent ones.
+  a tag of the list's digest, and the list's proof pages (:mod:`.pages`) record the digest, the
+  length and every element's digest and proof (:mod:`sfn_offload.wire.merkle`), so a reader can
+  tell the elements of one write from a mix of two concurrent ones, and check one element alone.
+  The pages are written before the elements: an element carrying a write's tag means that
+  write's pages were all stored.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from ..errors import ConfigurationError, SfnOffloadError
 from ..wire import merkle
 from ..wire.codec import Encoded
 from ..wire.pointer import Pointer
-from .base import Address, Membership, PartitionStore, PayloadStore, Record
+from .base import Address, PartitionStore, PayloadStore, Record
+from .pages import page_records, pages_key, tag_of
 from .tiering import place_in_item, place_value
 
 __all__ = ["Writes"]
@@ -118,23 +122,25 @@ class Writes:
         """A list element by element at indices ``0..n-1`` (py2sfn ``put_items``); returns the
         list's digest (the Merkle root a list pointer can carry as ``sha256``).
 
-        Items at higher indices left by an earlier, longer list are deleted, so reading the
-        partition returns exactly this list. Elements an earlier attempt already wrote identically
-        (same digest and list, TTL at least half left) are not written again, so a retried task
-        costs little. Every element records the list's digest, length and its proof.
+        Items at higher indices left by an earlier, longer list are deleted (and its pages past
+        this list's), so reading the partition returns exactly this list. Elements an earlier
+        attempt already wrote identically (same payload form and list, TTL at least half left)
+        are not written again, so a retried task costs little; when none is written, neither
+        are the pages. Every element records the list's tag; the proof pages, written first,
+        the rest (:mod:`.pages`).
         """
         table = self.require_table(table)
         expires_at = self.expires_at()
-        root, proofs = merkle.tree([enc.sha256 for enc in encoded])
-        count = len(encoded)
+        digests = [enc.sha256 for enc in encoded]
+        root = merkle.root_of(digests)
+        tag = tag_of(root)
         # Every element is placed (and its size checked) before the first write.
         planned = []
         for i, enc in enumerate(encoded):
             placement = place_in_item(self.config, table, partition_key, i, enc, expires_at)
             assert placement.item is not None
             address, record = placement.item
-            member = Membership(root, count, proofs[i])
-            planned.append((placement, (address, dataclasses.replace(record, member=member))))
+            planned.append((placement, (address, _as_element(record, tag))))
         existing = dict(self.dynamodb.query(table, partition_key, keys_only=True))
         fresh_enough = expires_at - self.config.ttl_days * 86_400 // 2
         items: list[tuple[Address, Record]] = []
@@ -143,8 +149,8 @@ class Writes:
             old = existing.get(index)
             if (
                 old is not None
-                and (old.sha256, old.encoding) == (item.sha256, item.encoding)
-                and _same_list(old.member, item.member)
+                and (old.sha256, old.encoding, old.tag) == (item.sha256, item.encoding, item.tag)
+                and old.member is None
                 and (old.redirect is None) == (item.redirect is None)
                 and (old.expires_at or 0) >= fresh_enough
             ):
@@ -152,14 +158,24 @@ class Writes:
             items.append((address, item))
             if placement.obj is not None:
                 s3_writes.append(placement.obj)
+        pages = merkle.paginate(digests)
         # The object writes are undone too: put_many failing after some objects were written
         # would otherwise leave those to the lifecycle rule.
         with self._undo_on_failure(table, partition_key, s3_writes):
             if s3_writes:
                 self.s3.put_many(s3_writes)
             if items:
+                # Pages first: an element with this list's tag vouches that they are all stored
+                # (a retry that finds every element in place writes nothing).
+                self.dynamodb.put_many(page_records(table, partition_key, pages, expires_at))
                 self.dynamodb.put_many(items)
         stale = [Address(table, partition_key, i) for i in existing if i >= len(encoded)]
+        stale_pages = {
+            i // merkle.PAGE_SIZE
+            for i, r in existing.items()
+            if r.tag is not None and i // merkle.PAGE_SIZE >= len(pages)
+        }
+        stale += [Address(table, pages_key(partition_key), p) for p in sorted(stale_pages)]
         if stale:
             self.dynamodb.delete_many(stale)
         new_items = {a.index: r for a, r in items}
@@ -221,8 +237,10 @@ class Writes:
             self.s3.delete_many(orphans)
 
 
-def _same_list(old: Membership | None, new: Membership | None) -> bool:
-    """True when both records belong to the same list (a listing does not read proofs)."""
-    if old is None or new is None:
-        return old is new
-    return (old.root, old.count) == (new.root, new.count)
+def _as_element(record: Record, tag: str) -> Record:
+    """``record`` as an element of the list tagged ``tag``: a payload in the item keeps no digest
+    or size (its digest follows from the bytes, and the list's pages record it); an overflowed
+    one keeps both (its bytes are in S3)."""
+    if record.redirect is None:
+        return dataclasses.replace(record, sha256=None, size=None, tag=tag)
+    return dataclasses.replace(record, tag=tag)

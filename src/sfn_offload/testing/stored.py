@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..storage.pages import PAGES_PREFIX
 from ..wire.codec import inflate
 
 __all__ = ["StoredPayload", "list_stored"]
@@ -23,11 +24,12 @@ class StoredPayload:
 
 def list_stored(ddb: Any, s3: Any, table: str, bucket: str) -> list[StoredPayload]:
     """Every payload in ``table`` and ``bucket``; an item that overflowed to S3 is listed once,
-    as its S3 object."""
+    as its S3 object. The proof pages of lists (:mod:`sfn_offload.storage.pages`) are no
+    payloads: not listed."""
     out: list[StoredPayload] = []
     pages = ddb.get_paginator("scan").paginate(TableName=table)
     for item in (i for page in pages for i in page["Items"]):
-        if "s3_key" in item:
+        if "s3_key" in item or item["partition_key"]["S"].startswith(PAGES_PREFIX):
             continue
         encoding = item.get("encoding", {}).get("S", "json")
         body = item["data"]["S"].encode() if "data" in item else item["blob"]["B"]
