@@ -137,11 +137,12 @@ class _Context:
 
 def _stored_list(
     args: argparse.Namespace, admin: Admin
-) -> tuple[list[Any], str, dict[str, dict[str, int]]]:
+) -> tuple[list[Any], str, dict[str, dict[str, int]], dict[str, str]]:
     """The list written by sfn-offload's put_items under ``rows`` and by py2sfn's under
     ``rows-py2sfn``, and a three-element ``warm`` list in both layouts for the warm-up reads
-    (setup, not measured). Returns the values, the namespace and what each layout's partition
-    holds (see :meth:`Admin.partition`)."""
+    (setup, not measured). Returns the values, the namespace, what each layout's partition
+    holds (see :meth:`Admin.partition`) and each sfn-offload list's digest (what put_items
+    returns as ``sha256``, and what a fan_out list pointer carries)."""
     values = common.list_values(args.n, args.size, args.large, args.large_size)
     # The lists are written in the reading execution's namespace, as a task of the same
     # execution writes them: a list without a digest is only read there (#14).
@@ -150,15 +151,16 @@ def _stored_list(
     setup = _sfn_repository(admin.moto_url, RequestCounter())
     sfn = StateDataClient(TABLE, namespace, s3_bucket=BUCKET, repository=setup)
     py2sfn = Py2sfnClient(TABLE, namespace, s3_bucket=BUCKET)
+    roots = {}
     for key, data in (("rows", values), ("warm", values[:3])):
-        sfn.put_items(key, data)
+        roots[key] = sfn.put_items(key, data)["sha256"]
         py2sfn.put_items(f"{key}-py2sfn", data)
     setup.close()
     stored = {
         "sfn-offload": admin.partition(f"{namespace}:rows"),
         "py2sfn": admin.partition(f"{namespace}:rows-py2sfn"),
     }
-    return values, namespace, stored
+    return values, namespace, stored, roots
 
 
 def _decorated(repo: PayloadRepository) -> Callable[[dict[str, Any]], Any]:
@@ -174,13 +176,14 @@ def _decorated(repo: PayloadRepository) -> Callable[[dict[str, Any]], Any]:
 
 def whole_list(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     """A whole list read by each implementation's best public path."""
-    values, namespace, stored = _stored_list(args, admin)
+    values, namespace, stored, roots = _stored_list(args, admin)
+    # The list pointer as sfn-offload hands it on: with the list's digest, checked as it is read.
     events = {
         key: {
             "sfn_execution_arn": EXECUTION_ARN,
-            "data": Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n).to_dict(
-                with_items=True
-            ),
+            "data": Pointer(
+                "dynamodb", TABLE, f"{namespace}:{key}", count=n, sha256=roots[key]
+            ).to_dict(with_items=True),
         }
         for key, n in (("rows", len(values)), ("warm", 3))
     }
@@ -226,10 +229,12 @@ def whole_list(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
 def element(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
     """Map iterations, each loading its own element: ``--iterations`` indices spread through
     the list by a stride prime to its length (so about the list's share of them are in S3)."""
-    values, namespace, stored = _stored_list(args, admin)
+    values, namespace, stored, roots = _stored_list(args, admin)
     indices = [k * 7919 % len(values) for k in range(args.iterations)]
     picks = {"rows": indices, "warm": [0, 1, 2]}
-    decorator_events = _element_events(namespace, {"rows": len(values), "warm": 3}, picks)
+    decorator_events = _element_events(
+        namespace, {"rows": (len(values), roots["rows"]), "warm": (3, roots["warm"])}, picks
+    )
     floor_counter = RequestCounter()
     floor = Floor(args.endpoint, counted_session(floor_counter))
     decorator_counter = RequestCounter()
@@ -284,13 +289,13 @@ def element(args: argparse.Namespace, admin: Admin) -> dict[str, Any]:
 
 
 def _element_events(
-    namespace: str, lists: dict[str, int], picks: dict[str, list[int]]
+    namespace: str, lists: dict[str, tuple[int, str]], picks: dict[str, list[int]]
 ) -> dict[str, list[dict[str, Any]]]:
-    """What a Map's ItemSelector passes each iteration: the list's constant-size ref and the
-    iteration's index, per list."""
+    """What a Map's ItemSelector passes each iteration: the list's constant-size ref (with the
+    list's digest, as fan_out writes it) and the iteration's index, per list."""
     refs = {
-        key: Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n).to_dict()
-        for key, n in lists.items()
+        key: Pointer("dynamodb", TABLE, f"{namespace}:{key}", count=n, sha256=root).to_dict()
+        for key, (n, root) in lists.items()
     }
     return {
         key: [

@@ -119,12 +119,15 @@ def _lists_section(results: dict[str, Any]) -> list[str]:
             "",
             "A list stored element by element (each library's `put_items`), read whole by each "
             "implementation's best public path: sfn-offload = a handler under `@state_offload` "
-            "receiving the list pointer (its hydrating half) and `StateDataClient.get_items`; "
+            "receiving the list pointer with the list's digest (as `fan_out` writes it and "
+            "`put_items` returns it; its hydrating half) and `StateDataClient.get_items` (by "
+            "key, without the digest: it also reads the list's proof pages, one Query, to "
+            "check every element); "
             "py2sfn = `get_items` (a paginated Query, then one GET per S3 element, in "
             "sequence); floor = the partition's Query pages and the S3 GETs, concurrent, no "
             "verification. Stored = sfn-offload's partition: item bytes as DynamoDB counts "
             "them and the Query pages moto returns for it (at most 1,000,000 bytes each). "
-            "sfn-offload verifies size and SHA-256 of every element.",
+            "sfn-offload verifies the SHA-256 of every element.",
             "",
         ]
         out.append(_aws_table(lists, kind="list"))
@@ -142,7 +145,8 @@ def _element_section(results: dict[str, Any]) -> list[str]:
             "",
             "Iterations run one after another (each a Lambda invocation), over indices spread "
             "evenly through the list. sfn-offload = a handler under `@state_offload` receiving "
-            "an element reference (what the Map's ItemSelector passes) and "
+            "an element reference with the list's digest (what the Map's ItemSelector passes "
+            "of a `fan_out` list; the element and its proof page in one BatchGetItem) and "
             "`StateDataClient.get_item_for_map_iteration`; py2sfn = "
             "`get_item_for_map_iteration` (it builds a boto3 resource per call); floor = one "
             "GetItem per iteration, and a GET for an element in S3. Times are for all "
