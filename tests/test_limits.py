@@ -281,6 +281,37 @@ def test_on_moto_the_content_length_check_reads_no_body(moto_resources: AwsResou
     assert body._amount_read == 0
 
 
+def test_hydrating_an_object_does_not_keep_its_bytes_while_the_value_is_built(
+    moto_resources: AwsResources,
+) -> None:
+    """GIVEN a ~4 MB payload in S3 WHEN hydrated THEN the peak of Python allocations is within
+    a fifth of the payload of the floor's, ``json.loads(get_object(...)["Body"].read())``: the
+    object's bytes are freed once decoded to text, as they are there. (Holding them while the
+    value is built cost the whole payload once more: 7.3x its size instead of 6.3x for 50 MB
+    of records in ``make bench``.)"""
+    repo = PayloadRepository(
+        OffloadConfig(table=moto_resources.table, bucket=moto_resources.bucket),
+        clients=AwsClients(
+            s3_client=moto_resources.s3(), dynamodb_client=moto_resources.dynamodb()
+        ),
+    )
+    rows = [f"row {i:07d} " + "x" * 80 for i in range(40_000)]
+    raw = dumps({"rows": rows})
+    key = f"sfn-offload/{NAMESPACE}:report:0123/0"
+    moto_resources.s3().put_object(Bucket=moto_resources.bucket, Key=key, Body=raw)
+    pointer = Pointer("s3", moto_resources.bucket, key, 0, len(raw), digest(raw)).to_dict()
+    event = {"report": pointer, "sfn_execution_arn": EXECUTION_ARN}
+    s3 = moto_resources.s3()
+    for _ in range(2):  # warm both paths: clients, models, pools
+        assert hydrate(event, repo)["report"] == {"rows": rows}
+        s3.get_object(Bucket=moto_resources.bucket, Key=key)["Body"].read()
+    with measured() as floor:
+        json.loads(s3.get_object(Bucket=moto_resources.bucket, Key=key)["Body"].read())
+    with measured() as ours:
+        hydrate(event, repo)
+    assert ours.peak_bytes - floor.peak_bytes < len(raw) // 5, (ours, floor, len(raw))
+
+
 def test_an_object_longer_than_its_item_records_is_not_read() -> None:
     """GIVEN an item whose payload overflowed to S3, and that object replaced by a larger one
     WHEN read through the item THEN IntegrityError without reading the body (the item records

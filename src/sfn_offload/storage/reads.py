@@ -34,7 +34,7 @@ from ..errors import (
     PayloadTooLargeError,
     PointerNotAllowedError,
 )
-from ..wire.codec import inflate, loads, verify
+from ..wire.codec import inflate, loads_taking, verify
 from ..wire.pointer import Pointer
 from .base import Address, PartitionStore, PayloadStore, Record
 from .list_checks import check_member
@@ -187,6 +187,7 @@ class Reads:
         for position, (pointer, where, parent, (item, address)) in enumerate(
             zip(pointers, wheres, lists, sources, strict=True)
         ):
+            found: Record | None = None
             if address is None:
                 assert item is not None
                 record = item
@@ -199,7 +200,13 @@ class Reads:
                 check_member(item or record, pointer.index, parent, page, where)
             loaded.stats.stored_bytes += len(record.body or b"")
             remaining = None if max_bytes is None else max_bytes - loaded.stats.json_bytes
-            value, size = self._decode(pointer, item, record, where, remaining)
+            raw, legacy = self._stored_json(pointer, item, record, where, remaining)
+            size = len(raw)
+            held = [raw]
+            # The last references to an object's bytes here go before its value is built: the
+            # parser then holds the text and the value, not the bytes too.
+            del raw, found, record
+            value = loads_taking(held, where=where, allow_constants=legacy)
             loaded.stats.json_bytes += size
             loaded.values.append(value)
             loaded.json_sizes.append(size)
@@ -307,9 +314,11 @@ class Reads:
         return Address(bucket, redirect.key, redirect.index)
 
     @staticmethod
-    def _decode(
+    def _stored_json(
         pointer: Pointer, item: Record | None, record: Record, where: str, remaining: int | None
-    ) -> tuple[Any, int]:
+    ) -> tuple[bytes, bool]:
+        """The JSON bytes of a record checked against its pointer (and item), inflated, and
+        whether they may hold py2sfn's ``NaN``/``Infinity`` (written by py2sfn-task-tools)."""
         body = record.body
         if body is None:
             raise NoItemFound(f"{where}: the stored record has no payload")
@@ -332,8 +341,7 @@ class Reads:
             )
         # (Elements of a paged list record no digest: theirs is checked against the list's.)
         legacy = pointer.sha256 is None and recorded.sha256 is None and recorded.tag is None
-        raw = inflate(body, encoding, where=where, max_bytes=remaining)
-        return loads(raw, where=where, allow_constants=legacy), len(raw)
+        return inflate(body, encoding, where=where, max_bytes=remaining), legacy
 
 
 def _unpaged_elements(

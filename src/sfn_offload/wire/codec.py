@@ -41,6 +41,7 @@ __all__ = [
     "encode_json_bytes",
     "inflate",
     "loads",
+    "loads_taking",
     "runtime_text",
     "state_size",
     "verify",
@@ -311,10 +312,22 @@ def _gunzip(body: bytes, where: str, max_bytes: int | None) -> bytes:
 def loads(raw: bytes, *, where: str, allow_constants: bool = False) -> Any:
     """Parse JSON bytes; ``allow_constants`` accepts the ``NaN``/``Infinity`` that
     py2sfn-task-tools wrote into old items (never written here)."""
+    return loads_taking([raw], where=where, allow_constants=allow_constants)
+
+
+def loads_taking(held: list[bytes], *, where: str, allow_constants: bool = False) -> Any:
+    """:func:`loads` of the bytes ``held`` holds, taken out of it: when the caller kept no other
+    reference, the bytes are freed once decoded to text, before the value is built (50 MB less
+    at the peak for a 50 MB payload).
+
+    >>> held = [b'{"a":[1,2]}']
+    >>> loads_taking(held, where="example"), held
+    ({'a': [1, 2]}, [])
+    """
     try:
         # Decode strictly first: json.loads(bytes) would also accept UTF-16/32 and, through
         # 'surrogatepass', UTF-8-encoded lone surrogates, neither of which is valid UTF-8 JSON.
-        text = raw.decode("utf-8")
+        text = held.pop().decode("utf-8")
         if allow_constants:
             return json.loads(text)
         # What this library wrote has no whitespace around it: the scanner alone reads it, at
