@@ -131,8 +131,9 @@ class Writes:
         """
         table = self.require_table(table)
         expires_at = self.expires_at()
-        digests = [enc.sha256 for enc in encoded]
-        root = merkle.root_of(digests)
+        # The pages carry the root: the tree is hashed once for both.
+        pages = merkle.paginate([enc.sha256 for enc in encoded])
+        root = pages[0].root if pages else merkle.EMPTY_ROOT
         tag = tag_of(root)
         # Every element is placed (and its size checked) before the first write.
         planned = []
@@ -158,7 +159,6 @@ class Writes:
             items.append((address, item))
             if placement.obj is not None:
                 s3_writes.append(placement.obj)
-        pages = merkle.paginate(digests)
         # The object writes are undone too: put_many failing after some objects were written
         # would otherwise leave those to the lifecycle rule.
         with self._undo_on_failure(table, partition_key, s3_writes):

@@ -106,7 +106,7 @@ def key_digest(partition_key: str) -> str | None:
 
 
 def _leaf(digest_hex: str) -> bytes:
-    return hashlib.sha256(_LEAF + bytes.fromhex(digest_hex)).digest()
+    return _leaf_raw(bytes.fromhex(digest_hex))
 
 
 def _leaf_raw(digest: bytes) -> bytes:
